@@ -1,0 +1,21 @@
+//! The store's error type: the variants a caller can act on, everything else as `Database`.
+
+/// What went wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The row asked for does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The `DATABASE_URL` is not one we can use.
+    #[error("unsupported database URL (expected sqlite://… or postgres://…): {0}")]
+    UnsupportedUrl(String),
+    /// A value read back from the database could not be decoded into our types.
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    /// Applying migrations failed.
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Any other database error.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}

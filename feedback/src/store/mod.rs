@@ -1,0 +1,315 @@
+//! The `Store` facade: one API over SQLite and Postgres, each with its own runtime-checked SQL
+//! and migrations folder (`migrations/sqlite`, `migrations/postgres`, same names).
+//!
+//! Time is always passed in by the caller (`now`), so the queue's leases and backoff can be
+//! tested without sleeping and every process agrees on what a timestamp means (UTC).
+
+mod postgres;
+mod sqlite;
+
+#[cfg(test)]
+mod contract;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use tracing::instrument;
+
+use crate::model::*;
+use crate::StoreError;
+
+/// Which SQL dialect a store speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// SQLite, the embedded default.
+    Sqlite,
+    /// Postgres, for several processes at scale.
+    Postgres,
+}
+
+/// How long a SQLite writer waits for the lock before failing; writes are short, so this is
+/// only reached when something is badly wrong.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Connections per process. SQLite serialises writers anyway; Postgres is shared by workers,
+/// webhook requests and metrics.
+const POOL_SIZE: u32 = 16;
+
+/// The store. Cheap to clone (it holds a connection pool).
+#[derive(Clone)]
+pub struct Store {
+    backend: Backend,
+}
+
+#[derive(Clone)]
+enum Backend {
+    Sqlite(sqlite::SqliteStore),
+    Postgres(postgres::PostgresStore),
+}
+
+impl std::fmt::Debug for Store {
+    // Never print the URL: it may carry a password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("dialect", &self.dialect()).finish()
+    }
+}
+
+/// Dispatches a call to whichever backend this store uses.
+macro_rules! dispatch {
+    ($self:ident . $method:ident ( $($arg:expr),* )) => {
+        match &$self.backend {
+            Backend::Sqlite(s) => s.$method($($arg),*).await,
+            Backend::Postgres(s) => s.$method($($arg),*).await,
+        }
+    };
+}
+
+impl Store {
+    /// Connects to `sqlite://…` (the file is created if missing) or `postgres://…`.
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        let scheme = url.split_once(':').map(|(s, _)| s).unwrap_or("");
+        let backend = match scheme {
+            "sqlite" => {
+                let options = SqliteConnectOptions::from_str(url)?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    // FULL: a 202 means the delivery survives a power cut, not just a crash.
+                    .synchronous(SqliteSynchronous::Full)
+                    .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                    .foreign_keys(true);
+                let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(if in_memory { 1 } else { POOL_SIZE })
+                    .connect_with(options)
+                    .await?;
+                Backend::Sqlite(sqlite::SqliteStore::new(pool))
+            }
+            "postgres" | "postgresql" => {
+                let pool = PgPoolOptions::new()
+                    .max_connections(POOL_SIZE)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect(url)
+                    .await?;
+                Backend::Postgres(postgres::PostgresStore::new(pool))
+            }
+            other => return Err(StoreError::UnsupportedUrl(format!("scheme {other:?}"))),
+        };
+        Ok(Store { backend })
+    }
+
+    /// The dialect in use.
+    pub fn dialect(&self) -> Dialect {
+        match self.backend {
+            Backend::Sqlite(_) => Dialect::Sqlite,
+            Backend::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// Applies pending migrations from the dialect's folder.
+    #[instrument(skip_all, fields(dialect = ?self.dialect()))]
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        dispatch!(self.migrate())
+    }
+
+    /// Checks the database answers (for `/readyz`).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        dispatch!(self.ping())
+    }
+
+    /// Closes the pool, waiting for connections in use to be returned.
+    pub async fn close(&self) {
+        dispatch!(self.close())
+    }
+
+    /// Records a delivery and enqueues its jobs in one transaction. A delivery id seen before
+    /// changes nothing and reports [`RecordedDelivery::Duplicate`].
+    #[instrument(skip_all, fields(delivery_id = %delivery.delivery_id, jobs = jobs.len()))]
+    pub async fn record_delivery(
+        &self,
+        delivery: &NewDelivery,
+        jobs: &[NewJob],
+    ) -> Result<RecordedDelivery, StoreError> {
+        dispatch!(self.record_delivery(delivery, jobs))
+    }
+
+    /// Enqueues one job outside any delivery (timers, follow-up work).
+    #[instrument(skip_all, fields(kind = %job.kind))]
+    pub async fn enqueue_job(&self, job: &NewJob, now: DateTime<Utc>) -> Result<JobId, StoreError> {
+        dispatch!(self.enqueue_job(job, now))
+    }
+
+    /// Claims the next runnable job of one of `kinds` for `worker`, under a lease until
+    /// `now + lease`. A running job whose lease expired is claimable again (its worker died);
+    /// one that has used all its attempts that way becomes a dead letter instead.
+    #[instrument(skip_all, fields(worker))]
+    pub async fn claim_next_job(
+        &self,
+        worker: &str,
+        kinds: &[&str],
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<Option<ClaimedJob>, StoreError> {
+        let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
+        dispatch!(self.claim_next_job(worker, kinds, now, until))
+    }
+
+    /// Extends the lease of a job `worker` still holds; false if it lost the lease.
+    pub async fn extend_lease(
+        &self,
+        job: JobId,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<bool, StoreError> {
+        let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
+        dispatch!(self.extend_lease(job, worker, now, until))
+    }
+
+    /// Marks a job done; false if `worker` no longer held its lease.
+    #[instrument(skip_all, fields(job_id = %job))]
+    pub async fn complete_job(
+        &self,
+        job: JobId,
+        worker: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self.complete_job(job, worker, now))
+    }
+
+    /// Records a failed attempt: queued again at `retry_at`, or a dead letter when out of
+    /// attempts. The error is kept either way.
+    #[instrument(skip_all, fields(job_id = %job))]
+    pub async fn fail_job(
+        &self,
+        job: JobId,
+        worker: &str,
+        error: &str,
+        retry_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<FailedJob, StoreError> {
+        dispatch!(self.fail_job(job, worker, error, retry_at, now))
+    }
+
+    /// Gives a job back without counting the attempt (graceful shutdown).
+    #[instrument(skip_all, fields(job_id = %job))]
+    pub async fn release_job(
+        &self,
+        job: JobId,
+        worker: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self.release_job(job, worker, now))
+    }
+
+    /// Reads one job.
+    pub async fn get_job(&self, job: JobId) -> Result<JobRecord, StoreError> {
+        dispatch!(self.get_job(job))
+    }
+
+    /// Lists jobs, oldest first (operations and tests).
+    pub async fn list_jobs(&self, state: Option<JobState>) -> Result<Vec<JobRecord>, StoreError> {
+        dispatch!(self.list_jobs(state))
+    }
+
+    /// Counts jobs by state.
+    pub async fn queue_depth(&self) -> Result<QueueDepth, StoreError> {
+        dispatch!(self.queue_depth())
+    }
+
+    /// Whether a delivery id has been recorded.
+    pub async fn delivery_exists(&self, delivery_id: &str) -> Result<bool, StoreError> {
+        dispatch!(self.delivery_exists(delivery_id))
+    }
+
+    /// Creates or updates an installation (un-deleting it if it was deleted).
+    pub async fn upsert_installation(
+        &self,
+        installation: &Installation,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.upsert_installation(installation, now))
+    }
+
+    /// Marks an installation deleted and forgets its repositories.
+    pub async fn delete_installation(&self, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
+        dispatch!(self.delete_installation(id, now))
+    }
+
+    /// Reads an installation; `None` if unknown or deleted.
+    pub async fn get_installation(&self, id: i64) -> Result<Option<Installation>, StoreError> {
+        dispatch!(self.get_installation(id))
+    }
+
+    /// Adds repositories to an installation and removes others, in one transaction.
+    pub async fn update_installation_repositories(
+        &self,
+        installation_id: i64,
+        added: &[InstallationRepository],
+        removed: &[i64],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.update_installation_repositories(installation_id, added, removed, now))
+    }
+
+    /// The repositories an installation grants, by name.
+    pub async fn list_installation_repositories(
+        &self,
+        installation_id: i64,
+    ) -> Result<Vec<InstallationRepository>, StoreError> {
+        dispatch!(self.list_installation_repositories(installation_id))
+    }
+
+    /// Records a model call exactly as made.
+    #[instrument(skip_all, fields(prompt_id = %call.prompt_id, prompt_version = %call.prompt_version))]
+    pub async fn insert_model_call(&self, call: &NewModelCall) -> Result<ModelCallId, StoreError> {
+        dispatch!(self.insert_model_call(call))
+    }
+
+    /// Reads a model call back.
+    pub async fn get_model_call(&self, id: ModelCallId) -> Result<ModelCall, StoreError> {
+        dispatch!(self.get_model_call(id))
+    }
+
+    /// Records a suggestion; a fingerprint already recorded on the same pull request is a
+    /// duplicate and changes nothing.
+    pub async fn insert_suggestion(
+        &self,
+        suggestion: &NewSuggestion,
+    ) -> Result<Inserted<SuggestionId>, StoreError> {
+        dispatch!(self.insert_suggestion(suggestion))
+    }
+
+    /// Notes the GitHub review comment that carries a suggestion.
+    pub async fn set_suggestion_comment(
+        &self,
+        id: SuggestionId,
+        github_comment_id: i64,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.set_suggestion_comment(id, github_comment_id))
+    }
+
+    /// Reads a suggestion.
+    pub async fn get_suggestion(&self, id: SuggestionId) -> Result<Suggestion, StoreError> {
+        dispatch!(self.get_suggestion(id))
+    }
+
+    /// Appends a feedback event; an event whose GitHub id was recorded before is a duplicate.
+    pub async fn append_feedback_event(
+        &self,
+        event: &NewFeedbackEvent,
+        now: DateTime<Utc>,
+    ) -> Result<Inserted<FeedbackEventId>, StoreError> {
+        dispatch!(self.append_feedback_event(event, now))
+    }
+
+    /// A suggestion's events in the order they happened.
+    pub async fn list_feedback_events(
+        &self,
+        suggestion: SuggestionId,
+    ) -> Result<Vec<FeedbackEvent>, StoreError> {
+        dispatch!(self.list_feedback_events(suggestion))
+    }
+}
