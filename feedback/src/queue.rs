@@ -66,8 +66,15 @@ mod tests {
             let ceiling = (policy.base * 2u32.pow(attempt as u32 - 1)).min(policy.max);
             for _ in 0..50 {
                 let delay = policy.backoff(attempt, &mut rng);
-                assert!(delay >= ceiling / 2, "attempt {attempt}: {delay:?} < {:?}", ceiling / 2);
-                assert!(delay <= ceiling, "attempt {attempt}: {delay:?} > {ceiling:?}");
+                assert!(
+                    delay >= ceiling / 2,
+                    "attempt {attempt}: {delay:?} < {:?}",
+                    ceiling / 2
+                );
+                assert!(
+                    delay <= ceiling,
+                    "attempt {attempt}: {delay:?} > {ceiling:?}"
+                );
             }
         }
         assert!(policy.backoff(40, &mut rng) <= policy.max);
@@ -79,6 +86,9 @@ mod tests {
         let mut rng = rand::rngs::StdRng::seed_from_u64(1);
         let delays: std::collections::BTreeSet<_> =
             (0..20).map(|_| policy.backoff(3, &mut rng)).collect();
-        assert!(delays.len() > 10, "jitter should vary the delay: {delays:?}");
+        assert!(
+            delays.len() > 10,
+            "jitter should vary the delay: {delays:?}"
+        );
     }
 }

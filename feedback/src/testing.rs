@@ -37,7 +37,10 @@ impl TestDatabase {
     pub fn sqlite() -> TestDatabase {
         let dir = tempfile::tempdir().expect("create a temporary directory");
         let url = format!("sqlite://{}", dir.path().join("reviewbot.db").display());
-        TestDatabase { url, cleanup: Cleanup::Sqlite(dir) }
+        TestDatabase {
+            url,
+            cleanup: Cleanup::Sqlite(dir),
+        }
     }
 
     /// A new, empty Postgres database; `None` when no Postgres is available and it is not
@@ -62,7 +65,10 @@ impl TestDatabase {
             .await
             .unwrap_or_else(|e| panic!("create database {name}: {e}"));
         let url = with_database(&admin_url, &name);
-        Some(TestDatabase { url, cleanup: Cleanup::Postgres { admin_url, name } })
+        Some(TestDatabase {
+            url,
+            cleanup: Cleanup::Postgres { admin_url, name },
+        })
     }
 
     /// The `DATABASE_URL` of this database.
@@ -72,7 +78,9 @@ impl TestDatabase {
 
     /// Connects and migrates.
     pub async fn store(&self) -> Store {
-        let store = Store::connect(&self.url).await.expect("connect to the test database");
+        let store = Store::connect(&self.url)
+            .await
+            .expect("connect to the test database");
         store.migrate().await.expect("migrate the test database");
         store
     }
@@ -80,12 +88,16 @@ impl TestDatabase {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        let Cleanup::Postgres { admin_url, name } = &self.cleanup else { return };
+        let Cleanup::Postgres { admin_url, name } = &self.cleanup else {
+            return;
+        };
         let (admin_url, name) = (admin_url.clone(), name.clone());
         // Drop is synchronous; run the async drop on a private runtime in its own thread so it
         // works inside or outside a tokio runtime.
         let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
             runtime.block_on(async {
                 let mut admin = PgConnection::connect(&admin_url).await?;
                 admin
@@ -119,12 +131,16 @@ fn postgres_admin_url() -> Result<String, String> {
 }
 
 fn find_postgres_bin() -> Option<PathBuf> {
-    let on_path = std::env::var_os("PATH").into_iter().flat_map(|p| {
-        std::env::split_paths(&p).collect::<Vec<_>>()
-    });
+    let on_path = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>());
     // Debian keeps the server binaries off PATH, under /usr/lib/postgresql/<major>/bin.
     let mut debian: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .map(|dir| dir.filter_map(|e| e.ok()).map(|e| e.path().join("bin")).collect())
+        .map(|dir| {
+            dir.filter_map(|e| e.ok())
+                .map(|e| e.path().join("bin"))
+                .collect()
+        })
         .unwrap_or_default();
     debian.sort();
     debian.reverse();
@@ -182,7 +198,17 @@ fn start_throwaway_server() -> Result<String, String> {
     let data_str = data.to_str().ok_or("non-UTF-8 temp path")?;
     run(
         &bin.join("initdb"),
-        &["-D", data_str, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync"],
+        &[
+            "-D",
+            data_str,
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        ],
     )?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -197,13 +223,26 @@ fn start_throwaway_server() -> Result<String, String> {
     let log = dir.join("server.log");
     run(
         &bin.join("pg_ctl"),
-        &["-D", data_str, "-l", log.to_str().ok_or("non-UTF-8 temp path")?, "-o", &options, "-w", "start"],
+        &[
+            "-D",
+            data_str,
+            "-l",
+            log.to_str().ok_or("non-UTF-8 temp path")?,
+            "-o",
+            &options,
+            "-w",
+            "start",
+        ],
     )
     .map_err(|e| format!("{e}\n{}", std::fs::read_to_string(&log).unwrap_or_default()))?;
     // Stop the server and delete its files once this test process is gone.
     let stop = format!(
         "{}{} -D {data_str} -m immediate stop",
-        if as_root { "runuser -u postgres -- " } else { "" },
+        if as_root {
+            "runuser -u postgres -- "
+        } else {
+            ""
+        },
         bin.join("pg_ctl").display()
     );
     let watchdog = format!(

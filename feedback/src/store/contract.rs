@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 
+use crate::Store;
 use crate::model::*;
 use crate::testing::TestDatabase;
-use crate::Store;
 
 /// Generates `<name>::sqlite` and `<name>::postgres` tests from one `async fn(Store)`.
 macro_rules! contract {
@@ -83,12 +83,20 @@ fn delivery(id: &str) -> NewDelivery {
 
 async fn delivery_is_recorded_once_and_duplicates_change_nothing(store: Store) {
     let jobs = [job("review", r#"{"pr":1}"#), job("sync", r#"{"x":2}"#)];
-    let first = store.record_delivery(&delivery("d-1"), &jobs).await.unwrap();
-    let RecordedDelivery::Accepted { job_ids } = first else { panic!("{first:?}") };
+    let first = store
+        .record_delivery(&delivery("d-1"), &jobs)
+        .await
+        .unwrap();
+    let RecordedDelivery::Accepted { job_ids } = first else {
+        panic!("{first:?}")
+    };
     assert_eq!(job_ids.len(), 2);
     assert!(store.delivery_exists("d-1").await.unwrap());
 
-    let again = store.record_delivery(&delivery("d-1"), &jobs).await.unwrap();
+    let again = store
+        .record_delivery(&delivery("d-1"), &jobs)
+        .await
+        .unwrap();
     assert_eq!(again, RecordedDelivery::Duplicate);
 
     let all = store.list_jobs(None).await.unwrap();
@@ -103,32 +111,67 @@ async fn delivery_is_recorded_once_and_duplicates_change_nothing(store: Store) {
 }
 
 async fn delivery_without_jobs_is_recorded_as_ignored(store: Store) {
-    let recorded = store.record_delivery(&delivery("d-ignored"), &[]).await.unwrap();
+    let recorded = store
+        .record_delivery(&delivery("d-ignored"), &[])
+        .await
+        .unwrap();
     assert_eq!(recorded, RecordedDelivery::Accepted { job_ids: vec![] });
     assert!(store.delivery_exists("d-ignored").await.unwrap());
     assert!(!store.delivery_exists("d-other").await.unwrap());
     assert_eq!(
-        store.record_delivery(&delivery("d-ignored"), &[]).await.unwrap(),
+        store
+            .record_delivery(&delivery("d-ignored"), &[])
+            .await
+            .unwrap(),
         RecordedDelivery::Duplicate
     );
 }
 
 async fn claim_takes_runnable_jobs_in_order_and_only_requested_kinds(store: Store) {
-    let later = NewJob { run_at: t0() + secs(30), ..job("review", "later") };
+    let later = NewJob {
+        run_at: t0() + secs(30),
+        ..job("review", "later")
+    };
     let a = store.enqueue_job(&job("review", "a"), t0()).await.unwrap();
     let other = store.enqueue_job(&job("other", "o"), t0()).await.unwrap();
     let b = store.enqueue_job(&job("review", "b"), t0()).await.unwrap();
     let l = store.enqueue_job(&later, t0()).await.unwrap();
 
     let kinds = ["review"];
-    let first = store.claim_next_job("w1", &kinds, t0(), LEASE).await.unwrap().unwrap();
-    assert_eq!((first.id, first.payload.as_str(), first.attempt), (a, "a", 1));
-    let second = store.claim_next_job("w1", &kinds, t0(), LEASE).await.unwrap().unwrap();
+    let first = store
+        .claim_next_job("w1", &kinds, t0(), LEASE)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (first.id, first.payload.as_str(), first.attempt),
+        (a, "a", 1)
+    );
+    let second = store
+        .claim_next_job("w1", &kinds, t0(), LEASE)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(second.id, b);
-    assert!(store.claim_next_job("w1", &kinds, t0(), LEASE).await.unwrap().is_none(), "not yet due");
-    let due = store.claim_next_job("w1", &kinds, t0() + secs(30), LEASE).await.unwrap().unwrap();
+    assert!(
+        store
+            .claim_next_job("w1", &kinds, t0(), LEASE)
+            .await
+            .unwrap()
+            .is_none(),
+        "not yet due"
+    );
+    let due = store
+        .claim_next_job("w1", &kinds, t0() + secs(30), LEASE)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(due.id, l);
-    let o = store.claim_next_job("w1", &["other"], t0(), LEASE).await.unwrap().unwrap();
+    let o = store
+        .claim_next_job("w1", &["other"], t0(), LEASE)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(o.id, other);
     let running = store.get_job(a).await.unwrap();
     assert_eq!(running.state, JobState::Running);
@@ -138,7 +181,10 @@ async fn claim_takes_runnable_jobs_in_order_and_only_requested_kinds(store: Stor
 
 async fn claim_is_exclusive_under_concurrency(store: Store) {
     for i in 0..40 {
-        store.enqueue_job(&job("review", &i.to_string()), t0()).await.unwrap();
+        store
+            .enqueue_job(&job("review", &i.to_string()), t0())
+            .await
+            .unwrap();
     }
     let mut tasks = Vec::new();
     for w in 0..6 {
@@ -146,7 +192,11 @@ async fn claim_is_exclusive_under_concurrency(store: Store) {
         tasks.push(tokio::spawn(async move {
             let worker = format!("w{w}");
             let mut mine = Vec::new();
-            while let Some(j) = store.claim_next_job(&worker, &["review"], t0(), LEASE).await.unwrap() {
+            while let Some(j) = store
+                .claim_next_job(&worker, &["review"], t0(), LEASE)
+                .await
+                .unwrap()
+            {
                 assert!(store.complete_job(j.id, &worker, t0()).await.unwrap());
                 mine.push(j.id);
             }
@@ -160,22 +210,43 @@ async fn claim_is_exclusive_under_concurrency(store: Store) {
     let unique: BTreeSet<_> = all.iter().collect();
     assert_eq!(all.len(), 40, "every job claimed exactly once");
     assert_eq!(unique.len(), 40);
-    assert_eq!(store.list_jobs(Some(JobState::Done)).await.unwrap().len(), 40);
+    assert_eq!(
+        store.list_jobs(Some(JobState::Done)).await.unwrap().len(),
+        40
+    );
 }
 
 async fn completion_requires_holding_the_lease(store: Store) {
     let id = store.enqueue_job(&job("review", "x"), t0()).await.unwrap();
-    assert!(!store.complete_job(id, "w1", t0()).await.unwrap(), "not claimed yet");
-    store.claim_next_job("w1", &["review"], t0(), LEASE).await.unwrap().unwrap();
+    assert!(
+        !store.complete_job(id, "w1", t0()).await.unwrap(),
+        "not claimed yet"
+    );
+    store
+        .claim_next_job("w1", &["review"], t0(), LEASE)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(!store.complete_job(id, "intruder", t0()).await.unwrap());
-    assert!(store.extend_lease(id, "w1", t0() + secs(50), LEASE).await.unwrap());
-    assert_eq!(store.get_job(id).await.unwrap().lease_expires_at, Some(t0() + secs(110)));
+    assert!(
+        store
+            .extend_lease(id, "w1", t0() + secs(50), LEASE)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.get_job(id).await.unwrap().lease_expires_at,
+        Some(t0() + secs(110))
+    );
     assert!(store.complete_job(id, "w1", t0() + secs(55)).await.unwrap());
     let done = store.get_job(id).await.unwrap();
     assert_eq!(done.state, JobState::Done);
     assert_eq!(done.finished_at, Some(t0() + secs(55)));
     assert_eq!(done.lease_owner, None);
-    assert!(!store.complete_job(id, "w1", t0()).await.unwrap(), "already done");
+    assert!(
+        !store.complete_job(id, "w1", t0()).await.unwrap(),
+        "already done"
+    );
     assert!(!store.extend_lease(id, "w1", t0(), LEASE).await.unwrap());
 }
 
@@ -183,17 +254,25 @@ async fn failures_retry_with_backoff_then_dead_letter_keeps_the_error(store: Sto
     let id = store.enqueue_job(&job("review", "x"), t0()).await.unwrap();
     let mut now = t0();
     for attempt in 1..=3 {
-        let claimed = store.claim_next_job("w", &["review"], now, LEASE).await.unwrap().unwrap();
+        let claimed = store
+            .claim_next_job("w", &["review"], now, LEASE)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(claimed.attempt, attempt);
         let retry_at = now + secs(10 * attempt as i64);
         let outcome = store
-            .fail_job(id, "w", &format!("boom {attempt}"), retry_at, now)
+            .fail_job(id, "w", &format!("boom {attempt}"), Some(retry_at), now)
             .await
             .unwrap();
         if attempt < 3 {
             assert_eq!(outcome, FailedJob::Retrying { run_at: retry_at });
             assert!(
-                store.claim_next_job("w", &["review"], retry_at - secs(1), LEASE).await.unwrap().is_none(),
+                store
+                    .claim_next_job("w", &["review"], retry_at - secs(1), LEASE)
+                    .await
+                    .unwrap()
+                    .is_none(),
                 "a retry waits for its backoff"
             );
             now = retry_at;
@@ -206,36 +285,100 @@ async fn failures_retry_with_backoff_then_dead_letter_keeps_the_error(store: Sto
     assert_eq!(dead.attempts, 3);
     assert_eq!(dead.last_error.as_deref(), Some("boom 3"));
     assert!(dead.finished_at.is_some());
-    assert!(store.claim_next_job("w", &["review"], now + secs(3600), LEASE).await.unwrap().is_none());
-    assert_eq!(store.fail_job(id, "w", "late", now, now).await.unwrap(), FailedJob::LeaseLost);
+    assert!(
+        store
+            .claim_next_job("w", &["review"], now + secs(3600), LEASE)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        store
+            .fail_job(id, "w", "late", Some(now), now)
+            .await
+            .unwrap(),
+        FailedJob::LeaseLost
+    );
+
+    // A failure that retrying cannot fix is a dead letter at once, attempts left or not.
+    let hopeless = store.enqueue_job(&job("review", "y"), now).await.unwrap();
+    store
+        .claim_next_job("w", &["review"], now, LEASE)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        store
+            .fail_job(hopeless, "w", "bad payload", None, now)
+            .await
+            .unwrap(),
+        FailedJob::Dead
+    );
+    let dead = store.get_job(hopeless).await.unwrap();
+    assert_eq!(
+        (dead.state, dead.attempts, dead.last_error.as_deref()),
+        (JobState::Dead, 1, Some("bad payload"))
+    );
 }
 
 async fn expired_lease_is_claimed_again_and_old_worker_loses_it(store: Store) {
     let id = store.enqueue_job(&job("review", "x"), t0()).await.unwrap();
-    store.claim_next_job("dead-worker", &["review"], t0(), LEASE).await.unwrap().unwrap();
+    store
+        .claim_next_job("dead-worker", &["review"], t0(), LEASE)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(
-        store.claim_next_job("w2", &["review"], t0() + secs(59), LEASE).await.unwrap().is_none(),
+        store
+            .claim_next_job("w2", &["review"], t0() + secs(59), LEASE)
+            .await
+            .unwrap()
+            .is_none(),
         "the lease still holds"
     );
-    let again = store.claim_next_job("w2", &["review"], t0() + secs(61), LEASE).await.unwrap().unwrap();
+    let again = store
+        .claim_next_job("w2", &["review"], t0() + secs(61), LEASE)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((again.id, again.attempt), (id, 2));
-    assert!(!store.complete_job(id, "dead-worker", t0() + secs(62)).await.unwrap());
+    assert!(
+        !store
+            .complete_job(id, "dead-worker", t0() + secs(62))
+            .await
+            .unwrap()
+    );
     assert_eq!(
-        store.fail_job(id, "dead-worker", "late", t0(), t0() + secs(62)).await.unwrap(),
+        store
+            .fail_job(id, "dead-worker", "late", Some(t0()), t0() + secs(62))
+            .await
+            .unwrap(),
         FailedJob::LeaseLost
     );
     assert!(store.complete_job(id, "w2", t0() + secs(63)).await.unwrap());
 }
 
 async fn job_whose_worker_died_every_attempt_becomes_dead(store: Store) {
-    let id = store.enqueue_job(&job("review", "poison"), t0()).await.unwrap();
+    let id = store
+        .enqueue_job(&job("review", "poison"), t0())
+        .await
+        .unwrap();
     let mut now = t0();
     for attempt in 1..=3 {
-        let claimed = store.claim_next_job(&format!("w{attempt}"), &["review"], now, LEASE).await.unwrap();
+        let claimed = store
+            .claim_next_job(&format!("w{attempt}"), &["review"], now, LEASE)
+            .await
+            .unwrap();
         assert_eq!(claimed.map(|c| c.attempt), Some(attempt));
         now += secs(61);
     }
-    assert!(store.claim_next_job("w4", &["review"], now, LEASE).await.unwrap().is_none());
+    assert!(
+        store
+            .claim_next_job("w4", &["review"], now, LEASE)
+            .await
+            .unwrap()
+            .is_none()
+    );
     let dead = store.get_job(id).await.unwrap();
     assert_eq!(dead.state, JobState::Dead);
     let error = dead.last_error.unwrap();
@@ -244,13 +387,24 @@ async fn job_whose_worker_died_every_attempt_becomes_dead(store: Store) {
 
 async fn released_job_runs_again_without_losing_an_attempt(store: Store) {
     let id = store.enqueue_job(&job("review", "x"), t0()).await.unwrap();
-    store.claim_next_job("w1", &["review"], t0(), LEASE).await.unwrap().unwrap();
+    store
+        .claim_next_job("w1", &["review"], t0(), LEASE)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(store.release_job(id, "w1", t0() + secs(1)).await.unwrap());
     let released = store.get_job(id).await.unwrap();
     assert_eq!((released.state, released.attempts), (JobState::Queued, 0));
-    let again = store.claim_next_job("w2", &["review"], t0() + secs(1), LEASE).await.unwrap().unwrap();
+    let again = store
+        .claim_next_job("w2", &["review"], t0() + secs(1), LEASE)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(again.attempt, 1);
-    assert!(!store.release_job(id, "w1", t0()).await.unwrap(), "w1 no longer holds it");
+    assert!(
+        !store.release_job(id, "w1", t0()).await.unwrap(),
+        "w1 no longer holds it"
+    );
 }
 
 async fn newer_job_supersedes_queued_older_one_with_same_key(store: Store) {
@@ -258,14 +412,33 @@ async fn newer_job_supersedes_queued_older_one_with_same_key(store: Store) {
         supersede_key: Some(key.into()),
         ..job("review", payload)
     };
-    let old = store.enqueue_job(&keyed("head-1", "review:octo/repo#1"), t0()).await.unwrap();
-    let other_pr = store.enqueue_job(&keyed("head-x", "review:octo/repo#2"), t0()).await.unwrap();
-    let running = store.enqueue_job(&keyed("head-0", "review:octo/repo#3"), t0()).await.unwrap();
-    let claimed = store.claim_next_job("w", &["review"], t0(), LEASE).await.unwrap().unwrap();
+    let old = store
+        .enqueue_job(&keyed("head-1", "review:octo/repo#1"), t0())
+        .await
+        .unwrap();
+    let other_pr = store
+        .enqueue_job(&keyed("head-x", "review:octo/repo#2"), t0())
+        .await
+        .unwrap();
+    let running = store
+        .enqueue_job(&keyed("head-0", "review:octo/repo#3"), t0())
+        .await
+        .unwrap();
+    let claimed = store
+        .claim_next_job("w", &["review"], t0(), LEASE)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(claimed.id, old);
     // The claimed job is running: a newer one must not supersede it, only queue behind it.
-    let newer_running = store.enqueue_job(&keyed("head-2", "review:octo/repo#1"), t0()).await.unwrap();
-    let newest = store.enqueue_job(&keyed("head-3", "review:octo/repo#1"), t0()).await.unwrap();
+    let newer_running = store
+        .enqueue_job(&keyed("head-2", "review:octo/repo#1"), t0())
+        .await
+        .unwrap();
+    let newest = store
+        .enqueue_job(&keyed("head-3", "review:octo/repo#1"), t0())
+        .await
+        .unwrap();
 
     assert_eq!(store.get_job(old).await.unwrap().state, JobState::Running);
     let superseded = store.get_job(newer_running).await.unwrap();
@@ -273,32 +446,68 @@ async fn newer_job_supersedes_queued_older_one_with_same_key(store: Store) {
     assert_eq!(superseded.superseded_by, Some(newest));
     assert!(superseded.finished_at.is_some());
     assert_eq!(store.get_job(newest).await.unwrap().state, JobState::Queued);
-    assert_eq!(store.get_job(other_pr).await.unwrap().state, JobState::Queued);
-    assert_eq!(store.get_job(running).await.unwrap().state, JobState::Queued);
+    assert_eq!(
+        store.get_job(other_pr).await.unwrap().state,
+        JobState::Queued
+    );
+    assert_eq!(
+        store.get_job(running).await.unwrap().state,
+        JobState::Queued
+    );
 
     // Deliveries supersede too, inside their transaction.
     let via_delivery = [keyed("head-4", "review:octo/repo#1")];
-    let RecordedDelivery::Accepted { job_ids } =
-        store.record_delivery(&delivery("d-push"), &via_delivery).await.unwrap()
+    let RecordedDelivery::Accepted { job_ids } = store
+        .record_delivery(&delivery("d-push"), &via_delivery)
+        .await
+        .unwrap()
     else {
         panic!("expected a fresh delivery")
     };
-    assert_eq!(store.get_job(newest).await.unwrap().superseded_by, Some(job_ids[0]));
+    assert_eq!(
+        store.get_job(newest).await.unwrap().superseded_by,
+        Some(job_ids[0])
+    );
 }
 
 async fn queue_depth_counts_by_state(store: Store) {
     assert_eq!(store.queue_depth().await.unwrap(), QueueDepth::default());
-    let one_try = NewJob { max_attempts: 1, ..job("review", "x") };
+    let one_try = NewJob {
+        max_attempts: 1,
+        ..job("review", "x")
+    };
     let dead = store.enqueue_job(&one_try, t0()).await.unwrap();
-    store.claim_next_job("w", &["review"], t0(), LEASE).await.unwrap();
-    store.fail_job(dead, "w", "nope", t0(), t0()).await.unwrap();
-    store.enqueue_job(&job("review", "running"), t0()).await.unwrap();
-    store.claim_next_job("w", &["review"], t0(), LEASE).await.unwrap();
-    store.enqueue_job(&job("review", "queued"), t0()).await.unwrap();
-    store.enqueue_job(&job("review", "queued"), t0()).await.unwrap();
+    store
+        .claim_next_job("w", &["review"], t0(), LEASE)
+        .await
+        .unwrap();
+    store
+        .fail_job(dead, "w", "nope", Some(t0()), t0())
+        .await
+        .unwrap();
+    store
+        .enqueue_job(&job("review", "running"), t0())
+        .await
+        .unwrap();
+    store
+        .claim_next_job("w", &["review"], t0(), LEASE)
+        .await
+        .unwrap();
+    store
+        .enqueue_job(&job("review", "queued"), t0())
+        .await
+        .unwrap();
+    store
+        .enqueue_job(&job("review", "queued"), t0())
+        .await
+        .unwrap();
     assert_eq!(
         store.queue_depth().await.unwrap(),
-        QueueDepth { queued: 2, running: 1, dead: 1 }
+        QueueDepth {
+            queued: 2,
+            running: 1,
+            dead: 1
+        }
     );
 }
 
@@ -310,24 +519,50 @@ async fn installations_and_their_repositories_are_kept_current(store: Store) {
         repository_selection: "selected".into(),
         suspended: false,
     };
-    store.upsert_installation(&installation, t0()).await.unwrap();
-    let repo = |id: i64, name: &str| InstallationRepository { repo_id: id, full_name: name.into() };
     store
-        .update_installation_repositories(7, &[repo(1, "octo-org/a"), repo(2, "octo-org/b")], &[], t0())
+        .upsert_installation(&installation, t0())
         .await
         .unwrap();
-    store.update_installation_repositories(7, &[repo(3, "octo-org/c")], &[1], t0()).await.unwrap();
+    let repo = |id: i64, name: &str| InstallationRepository {
+        repo_id: id,
+        full_name: name.into(),
+    };
+    store
+        .update_installation_repositories(
+            7,
+            &[repo(1, "octo-org/a"), repo(2, "octo-org/b")],
+            &[],
+            t0(),
+        )
+        .await
+        .unwrap();
+    store
+        .update_installation_repositories(7, &[repo(3, "octo-org/c")], &[1], t0())
+        .await
+        .unwrap();
     assert_eq!(
         store.list_installation_repositories(7).await.unwrap(),
         vec![repo(2, "octo-org/b"), repo(3, "octo-org/c")]
     );
-    let suspended = Installation { suspended: true, ..installation.clone() };
+    let suspended = Installation {
+        suspended: true,
+        ..installation.clone()
+    };
     store.upsert_installation(&suspended, t0()).await.unwrap();
     assert_eq!(store.get_installation(7).await.unwrap(), Some(suspended));
     store.delete_installation(7, t0()).await.unwrap();
     assert_eq!(store.get_installation(7).await.unwrap(), None);
-    assert!(store.list_installation_repositories(7).await.unwrap().is_empty());
-    store.upsert_installation(&installation, t0()).await.unwrap();
+    assert!(
+        store
+            .list_installation_repositories(7)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    store
+        .upsert_installation(&installation, t0())
+        .await
+        .unwrap();
     assert_eq!(store.get_installation(7).await.unwrap(), Some(installation));
 }
 
@@ -364,7 +599,10 @@ async fn model_call_round_trips_byte_for_byte(store: Store) {
     let id = store.insert_model_call(&call).await.unwrap();
     let back = store.get_model_call(id).await.unwrap();
     assert_eq!(back.call, call);
-    assert!(matches!(store.get_model_call(ModelCallId(id.0 + 1000)).await, Err(crate::StoreError::NotFound(_))));
+    assert!(matches!(
+        store.get_model_call(ModelCallId(id.0 + 1000)).await,
+        Err(crate::StoreError::NotFound(_))
+    ));
 }
 
 fn suggestion(call: ModelCallId, fingerprint: &str) -> NewSuggestion {
@@ -393,23 +631,51 @@ fn suggestion(call: ModelCallId, fingerprint: &str) -> NewSuggestion {
 
 async fn suggestions_are_unique_per_pr_fingerprint(store: Store) {
     let call = store.insert_model_call(&model_call()).await.unwrap();
-    let Inserted::New(id) = store.insert_suggestion(&suggestion(call, "fp-1")).await.unwrap() else {
+    let Inserted::New(id) = store
+        .insert_suggestion(&suggestion(call, "fp-1"))
+        .await
+        .unwrap()
+    else {
         panic!("first insert is new")
     };
-    assert_eq!(store.insert_suggestion(&suggestion(call, "fp-1")).await.unwrap(), Inserted::Duplicate);
-    let other_pr = NewSuggestion { pr: 13, ..suggestion(call, "fp-1") };
-    assert!(matches!(store.insert_suggestion(&other_pr).await.unwrap(), Inserted::New(_)));
+    assert_eq!(
+        store
+            .insert_suggestion(&suggestion(call, "fp-1"))
+            .await
+            .unwrap(),
+        Inserted::Duplicate
+    );
+    let other_pr = NewSuggestion {
+        pr: 13,
+        ..suggestion(call, "fp-1")
+    };
+    assert!(matches!(
+        store.insert_suggestion(&other_pr).await.unwrap(),
+        Inserted::New(_)
+    ));
 
-    store.set_suggestion_comment(id, 987_654_321_012).await.unwrap();
+    store
+        .set_suggestion_comment(id, 987_654_321_012)
+        .await
+        .unwrap();
     let back = store.get_suggestion(id).await.unwrap();
     assert_eq!(back.suggestion, suggestion(call, "fp-1"));
     assert_eq!(back.github_comment_id, Some(987_654_321_012));
-    assert!(store.set_suggestion_comment(SuggestionId(id.0 + 99), 1).await.is_err());
+    assert!(
+        store
+            .set_suggestion_comment(SuggestionId(id.0 + 99), 1)
+            .await
+            .is_err()
+    );
 }
 
 async fn feedback_events_are_append_only_and_idempotent_by_github_id(store: Store) {
     let call = store.insert_model_call(&model_call()).await.unwrap();
-    let Inserted::New(s) = store.insert_suggestion(&suggestion(call, "fp")).await.unwrap() else {
+    let Inserted::New(s) = store
+        .insert_suggestion(&suggestion(call, "fp"))
+        .await
+        .unwrap()
+    else {
         panic!()
     };
     let event = |github_id: &str, action: FeedbackAction, at: i64| NewFeedbackEvent {
@@ -426,14 +692,30 @@ async fn feedback_events_are_append_only_and_idempotent_by_github_id(store: Stor
     };
     let later = event("comment:2", FeedbackAction::Reject, 20);
     let earlier = event("comment:1", FeedbackAction::Accept, 10);
-    assert!(matches!(store.append_feedback_event(&later, t0()).await.unwrap(), Inserted::New(_)));
-    assert!(matches!(store.append_feedback_event(&earlier, t0()).await.unwrap(), Inserted::New(_)));
+    assert!(matches!(
+        store.append_feedback_event(&later, t0()).await.unwrap(),
+        Inserted::New(_)
+    ));
+    assert!(matches!(
+        store.append_feedback_event(&earlier, t0()).await.unwrap(),
+        Inserted::New(_)
+    ));
     let redelivered = event("comment:2", FeedbackAction::Accept, 30);
-    assert_eq!(store.append_feedback_event(&redelivered, t0()).await.unwrap(), Inserted::Duplicate);
+    assert_eq!(
+        store
+            .append_feedback_event(&redelivered, t0())
+            .await
+            .unwrap(),
+        Inserted::Duplicate
+    );
 
     let events = store.list_feedback_events(s).await.unwrap();
     let seen: Vec<_> = events.iter().map(|e| e.event.clone()).collect();
-    assert_eq!(seen, vec![earlier, later], "ordered by when they happened; duplicate ignored");
+    assert_eq!(
+        seen,
+        vec![earlier, later],
+        "ordered by when they happened; duplicate ignored"
+    );
 }
 
 async fn migrating_twice_is_a_no_op(store: Store) {
@@ -455,7 +737,11 @@ fn both_dialects_have_the_same_migrations() {
     assert_eq!(sqlite, names("postgres"));
     for name in &sqlite {
         let (version, rest) = name.split_once('_').unwrap();
-        assert_eq!(version.len(), 14, "{name}: YYYYMMDDHHMMSS_<verb>_<noun>.sql");
+        assert_eq!(
+            version.len(),
+            14,
+            "{name}: YYYYMMDDHHMMSS_<verb>_<noun>.sql"
+        );
         assert!(rest.ends_with(".sql"), "{name}");
     }
 }

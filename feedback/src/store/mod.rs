@@ -18,8 +18,8 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use tracing::instrument;
 
-use crate::model::*;
 use crate::StoreError;
+use crate::model::*;
 
 /// Which SQL dialect a store speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,7 +53,9 @@ enum Backend {
 impl std::fmt::Debug for Store {
     // Never print the URL: it may carry a password.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("dialect", &self.dialect()).finish()
+        f.debug_struct("Store")
+            .field("dialect", &self.dialect())
+            .finish()
     }
 }
 
@@ -180,14 +182,14 @@ impl Store {
     }
 
     /// Records a failed attempt: queued again at `retry_at`, or a dead letter when out of
-    /// attempts. The error is kept either way.
+    /// attempts or when `retry_at` is `None` (retrying cannot help). The error is kept.
     #[instrument(skip_all, fields(job_id = %job))]
     pub async fn fail_job(
         &self,
         job: JobId,
         worker: &str,
         error: &str,
-        retry_at: DateTime<Utc>,
+        retry_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<FailedJob, StoreError> {
         dispatch!(self.fail_job(job, worker, error, retry_at, now))

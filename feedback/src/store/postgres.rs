@@ -4,11 +4,11 @@
 //! or take, the same row.
 
 use chrono::{DateTime, Utc};
-use sqlx::postgres::{PgPool, PgRow};
 use sqlx::Row;
+use sqlx::postgres::{PgPool, PgRow};
 
-use crate::model::*;
 use crate::StoreError;
+use crate::model::*;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
 
@@ -108,7 +108,13 @@ impl PostgresStore {
         let mut job_ids = Vec::with_capacity(jobs.len());
         for job in jobs {
             job_ids.push(
-                insert_job(&mut tx, job, Some(&delivery.delivery_id), delivery.received_at).await?,
+                insert_job(
+                    &mut tx,
+                    job,
+                    Some(&delivery.delivery_id),
+                    delivery.received_at,
+                )
+                .await?,
             );
         }
         tx.commit().await?;
@@ -216,14 +222,14 @@ impl PostgresStore {
         job: JobId,
         worker: &str,
         error: &str,
-        retry_at: DateTime<Utc>,
+        retry_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<FailedJob, StoreError> {
         let row = sqlx::query(
             "UPDATE jobs SET \
-               state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END, \
-               run_at = CASE WHEN attempts >= max_attempts THEN run_at ELSE $1 END, \
-               finished_at = CASE WHEN attempts >= max_attempts THEN $2 ELSE NULL END, \
+               state = CASE WHEN attempts >= max_attempts OR $1::timestamptz IS NULL THEN 'dead' ELSE 'queued' END, \
+               run_at = CASE WHEN attempts >= max_attempts OR $1::timestamptz IS NULL THEN run_at ELSE $1::timestamptz END, \
+               finished_at = CASE WHEN attempts >= max_attempts OR $1::timestamptz IS NULL THEN $2 ELSE NULL END, \
                last_error = $3, lease_owner = NULL, lease_expires_at = NULL, updated_at = $2 \
              WHERE id = $4 AND state = 'running' AND lease_owner = $5 \
              RETURNING state, run_at",
@@ -238,12 +244,14 @@ impl PostgresStore {
         let Some(row) = row else {
             return Ok(FailedJob::LeaseLost);
         };
-        Ok(match JobState::parse(&row.try_get::<String, _>("state")?)? {
-            JobState::Dead => FailedJob::Dead,
-            _ => FailedJob::Retrying {
-                run_at: ts(&row, "run_at")?,
+        Ok(
+            match JobState::parse(&row.try_get::<String, _>("state")?)? {
+                JobState::Dead => FailedJob::Dead,
+                _ => FailedJob::Retrying {
+                    run_at: ts(&row, "run_at")?,
+                },
             },
-        })
+        )
     }
 
     pub(super) async fn release_job(
@@ -571,7 +579,9 @@ impl PostgresStore {
             id,
             github_comment_id: row.try_get("github_comment_id")?,
             suggestion: NewSuggestion {
-                model_call_id: row.try_get::<Option<i64>, _>("model_call_id")?.map(ModelCallId),
+                model_call_id: row
+                    .try_get::<Option<i64>, _>("model_call_id")?
+                    .map(ModelCallId),
                 review_id: row.try_get::<Option<i64>, _>("review_id")?.map(ReviewId),
                 repo: row.try_get("repo")?,
                 pr: row.try_get("pr")?,

@@ -5,12 +5,12 @@
 //! writers instead of failing them.
 
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::{SqlitePool, SqliteRow};
 use sqlx::Row;
+use sqlx::sqlite::{SqlitePool, SqliteRow};
 
+use crate::StoreError;
 use crate::model::*;
 use crate::time::{from_text, to_text};
-use crate::StoreError;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 
@@ -112,7 +112,13 @@ impl SqliteStore {
         let mut job_ids = Vec::with_capacity(jobs.len());
         for job in jobs {
             job_ids.push(
-                insert_job(&mut tx, job, Some(&delivery.delivery_id), delivery.received_at).await?,
+                insert_job(
+                    &mut tx,
+                    job,
+                    Some(&delivery.delivery_id),
+                    delivery.received_at,
+                )
+                .await?,
             );
         }
         tx.commit().await?;
@@ -222,19 +228,19 @@ impl SqliteStore {
         job: JobId,
         worker: &str,
         error: &str,
-        retry_at: DateTime<Utc>,
+        retry_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<FailedJob, StoreError> {
         let row = sqlx::query(
             "UPDATE jobs SET \
-               state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END, \
-               run_at = CASE WHEN attempts >= max_attempts THEN run_at ELSE $1 END, \
-               finished_at = CASE WHEN attempts >= max_attempts THEN $2 ELSE NULL END, \
+               state = CASE WHEN attempts >= max_attempts OR $1 IS NULL THEN 'dead' ELSE 'queued' END, \
+               run_at = CASE WHEN attempts >= max_attempts OR $1 IS NULL THEN run_at ELSE $1 END, \
+               finished_at = CASE WHEN attempts >= max_attempts OR $1 IS NULL THEN $2 ELSE NULL END, \
                last_error = $3, lease_owner = NULL, lease_expires_at = NULL, updated_at = $2 \
              WHERE id = $4 AND state = 'running' AND lease_owner = $5 \
              RETURNING state, run_at",
         )
-        .bind(to_text(retry_at))
+        .bind(retry_at.map(to_text))
         .bind(to_text(now))
         .bind(error)
         .bind(job.0)
@@ -244,12 +250,14 @@ impl SqliteStore {
         let Some(row) = row else {
             return Ok(FailedJob::LeaseLost);
         };
-        Ok(match JobState::parse(&row.try_get::<String, _>("state")?)? {
-            JobState::Dead => FailedJob::Dead,
-            _ => FailedJob::Retrying {
-                run_at: ts(&row, "run_at")?,
+        Ok(
+            match JobState::parse(&row.try_get::<String, _>("state")?)? {
+                JobState::Dead => FailedJob::Dead,
+                _ => FailedJob::Retrying {
+                    run_at: ts(&row, "run_at")?,
+                },
             },
-        })
+        )
     }
 
     pub(super) async fn release_job(
@@ -285,9 +293,8 @@ impl SqliteStore {
         &self,
         state: Option<JobState>,
     ) -> Result<Vec<JobRecord>, StoreError> {
-        let sql = format!(
-            "SELECT {JOB_COLUMNS} FROM jobs WHERE ($1 IS NULL OR state = $1) ORDER BY id"
-        );
+        let sql =
+            format!("SELECT {JOB_COLUMNS} FROM jobs WHERE ($1 IS NULL OR state = $1) ORDER BY id");
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(state.map(JobState::as_str))
             .fetch_all(&self.pool)
@@ -577,7 +584,9 @@ impl SqliteStore {
             id,
             github_comment_id: row.try_get("github_comment_id")?,
             suggestion: NewSuggestion {
-                model_call_id: row.try_get::<Option<i64>, _>("model_call_id")?.map(ModelCallId),
+                model_call_id: row
+                    .try_get::<Option<i64>, _>("model_call_id")?
+                    .map(ModelCallId),
                 review_id: row.try_get::<Option<i64>, _>("review_id")?.map(ReviewId),
                 repo: row.try_get("repo")?,
                 pr: row.try_get("pr")?,

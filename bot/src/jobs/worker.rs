@@ -1,0 +1,305 @@
+//! Workers: claim a job under a lease, keep the lease alive while it runs, then complete it,
+//! retry it with backoff, or leave a dead letter. On shutdown a worker stops claiming and
+//! either finishes the job in hand within a grace period or releases it for another process.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use feedback::queue::RetryPolicy;
+use feedback::{ClaimedJob, FailedJob, JobId, Store, StoreError};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, error, info, info_span, warn};
+
+use crate::config::{ConfigError, Env};
+use crate::handlers::{self, Context};
+use crate::jobs::Job;
+
+/// How long a claim lasts without a heartbeat: a killed process's job is taken again after
+/// at most this long.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
+/// How often an idle worker looks for jobs enqueued by other processes or due for retry
+/// (jobs enqueued by this process wake it at once).
+const IDLE_POLL: Duration = Duration::from_secs(1);
+/// A job running longer than this is stopped and retried: a stuck call must not hold its
+/// lease, renewed by the heartbeat, forever.
+const JOB_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+/// After a store error, wait before claiming again so a database outage is not a busy loop.
+const STORE_ERROR_PAUSE: Duration = Duration::from_secs(2);
+
+/// Settings shared by a process's workers.
+#[derive(Debug, Clone)]
+pub struct WorkerSettings {
+    /// The lease per claim.
+    pub lease: Duration,
+    /// Retries and dead letters.
+    pub retry: RetryPolicy,
+    /// How long to let the job in hand finish after shutdown starts before releasing it.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        WorkerSettings {
+            lease: DEFAULT_LEASE,
+            retry: RetryPolicy::default(),
+            // Longer than one model call with its retries, shorter than fly.toml's kill_timeout.
+            shutdown_grace: Duration::from_secs(90),
+        }
+    }
+}
+
+impl WorkerSettings {
+    /// Defaults, with `REVIEWBOT_JOB_LEASE_SECONDS` and `REVIEWBOT_SHUTDOWN_GRACE_SECONDS`
+    /// applied when set.
+    pub fn from_env(env: &impl Env) -> Result<Self, ConfigError> {
+        let seconds = |variable: &'static str, range: std::ops::RangeInclusive<u64>| {
+            env.var(variable)
+                .map(|raw| {
+                    raw.trim()
+                        .parse::<u64>()
+                        .ok()
+                        .filter(|n| range.contains(n))
+                        .map(Duration::from_secs)
+                        .ok_or_else(|| ConfigError {
+                            variable,
+                            problem: format!(
+                                "must be a number of seconds from {} to {}",
+                                range.start(),
+                                range.end()
+                            ),
+                        })
+                })
+                .transpose()
+        };
+        let defaults = WorkerSettings::default();
+        Ok(WorkerSettings {
+            lease: seconds("REVIEWBOT_JOB_LEASE_SECONDS", 3..=3600)?.unwrap_or(defaults.lease),
+            shutdown_grace: seconds("REVIEWBOT_SHUTDOWN_GRACE_SECONDS", 0..=3600)?
+                .unwrap_or(defaults.shutdown_grace),
+            retry: defaults.retry,
+        })
+    }
+}
+
+/// What one step of a worker did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Nothing was runnable.
+    Idle,
+    /// Ran a job to completion.
+    Completed(JobId),
+    /// A job failed and will be retried.
+    Retrying(JobId),
+    /// A job failed for the last time.
+    Dead(JobId),
+    /// Shutdown came first: the job was given back to the queue.
+    Released(JobId),
+    /// The lease was lost (another worker took the job over); its outcome was not recorded.
+    LeaseLost(JobId),
+}
+
+/// One worker: claims and runs jobs one at a time.
+#[derive(Debug, Clone)]
+pub struct Worker {
+    id: String,
+    ctx: Arc<Context>,
+    settings: WorkerSettings,
+    wake: Arc<Notify>,
+}
+
+impl Worker {
+    /// A worker named `id` (unique across processes: it owns leases).
+    pub fn new(id: String, ctx: Arc<Context>, settings: WorkerSettings, wake: Arc<Notify>) -> Self {
+        Worker {
+            id,
+            ctx,
+            settings,
+            wake,
+        }
+    }
+
+    fn store(&self) -> &Store {
+        &self.ctx.store
+    }
+
+    /// Runs until `shutdown` is cancelled.
+    pub async fn run(self, shutdown: CancellationToken) {
+        while !shutdown.is_cancelled() {
+            match self.step(&shutdown).await {
+                Ok(Step::Idle) => {
+                    tokio::select! {
+                        _ = shutdown.cancelled() => {}
+                        _ = self.wake.notified() => {}
+                        _ = tokio::time::sleep(IDLE_POLL) => {}
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    error!(worker = %self.id, error = %e, "job queue unavailable");
+                    tokio::select! {
+                        _ = shutdown.cancelled() => {}
+                        _ = tokio::time::sleep(STORE_ERROR_PAUSE) => {}
+                    }
+                }
+            }
+        }
+    }
+
+    /// Claims and runs at most one job.
+    pub async fn step(&self, shutdown: &CancellationToken) -> Result<Step, StoreError> {
+        if shutdown.is_cancelled() {
+            return Ok(Step::Idle);
+        }
+        let claimed = self
+            .store()
+            .claim_next_job(
+                &self.id,
+                handlers::HANDLED_KINDS,
+                Utc::now(),
+                self.settings.lease,
+            )
+            .await?;
+        let Some(job) = claimed else {
+            return Ok(Step::Idle);
+        };
+        let span = info_span!(
+            "job",
+            job_id = %job.id,
+            kind = %job.kind,
+            delivery_id = job.delivery_id.as_deref().unwrap_or(""),
+            attempt = job.attempt,
+            worker = %self.id,
+            repo = tracing::field::Empty,
+            pr = tracing::field::Empty,
+        );
+        self.run_claimed(job, shutdown).instrument(span).await
+    }
+
+    async fn run_claimed(
+        &self,
+        job: ClaimedJob,
+        shutdown: &CancellationToken,
+    ) -> Result<Step, StoreError> {
+        let started = Instant::now();
+        let kind = job.kind.clone();
+        let outcome = match Job::from_payload(&job.payload) {
+            // A payload we cannot read will not become readable by retrying.
+            Err(e) => Outcome::Failed(format!("unreadable job payload: {e}"), false),
+            Ok(parsed) => self.execute(job.id, parsed, shutdown).await,
+        };
+        let now = Utc::now();
+        let store = self.store();
+        let step = match outcome {
+            Outcome::Finished => {
+                if store.complete_job(job.id, &self.id, now).await? {
+                    info!(
+                        elapsed_ms = started.elapsed().as_millis() as u64,
+                        "job done"
+                    );
+                    Step::Completed(job.id)
+                } else {
+                    warn!("job finished after its lease was lost; another worker may run it again");
+                    Step::LeaseLost(job.id)
+                }
+            }
+            Outcome::Failed(error, retryable) => {
+                metrics::counter!("reviewbot_job_failures_total", "kind" => kind.clone())
+                    .increment(1);
+                // A failure retrying cannot fix becomes a dead letter at once.
+                let retry_at = retryable.then(|| {
+                    let delay = self
+                        .settings
+                        .retry
+                        .backoff(job.attempt, &mut rand::thread_rng());
+                    now + chrono::Duration::from_std(delay).unwrap_or_default()
+                });
+                let result = store
+                    .fail_job(job.id, &self.id, &error, retry_at, now)
+                    .await?;
+                match result {
+                    FailedJob::Retrying { run_at } => {
+                        warn!(%error, retry_at = %run_at, "job failed; will retry");
+                        Step::Retrying(job.id)
+                    }
+                    FailedJob::Dead => {
+                        error!(%error, "job failed for the last time; kept as a dead letter");
+                        metrics::counter!("reviewbot_jobs_dead_total", "kind" => kind.clone())
+                            .increment(1);
+                        Step::Dead(job.id)
+                    }
+                    FailedJob::LeaseLost => {
+                        warn!(%error, "job failed after its lease was lost");
+                        Step::LeaseLost(job.id)
+                    }
+                }
+            }
+            Outcome::Interrupted => {
+                if store.release_job(job.id, &self.id, now).await? {
+                    info!("shutting down: job released for another worker");
+                }
+                Step::Released(job.id)
+            }
+        };
+        let label = match step {
+            Step::Completed(_) => "done",
+            Step::Retrying(_) => "retrying",
+            Step::Dead(_) => "dead",
+            Step::Released(_) => "released",
+            Step::LeaseLost(_) => "lease_lost",
+            Step::Idle => "idle",
+        };
+        metrics::histogram!("reviewbot_job_duration_seconds", "kind" => kind, "outcome" => label)
+            .record(started.elapsed().as_secs_f64());
+        Ok(step)
+    }
+
+    /// Runs the handler in its own task (so a panic is a failed job, not a dead worker) while
+    /// a heartbeat renews the lease.
+    async fn execute(&self, id: JobId, job: Job, shutdown: &CancellationToken) -> Outcome {
+        let ctx = self.ctx.clone();
+        let mut task = tokio::spawn(
+            async move { tokio::time::timeout(JOB_TIMEOUT, handlers::run(&ctx, job)).await }
+                .in_current_span(),
+        );
+        let mut heartbeat = tokio::time::interval(self.settings.lease / 3);
+        heartbeat.tick().await;
+        let grace = async {
+            shutdown.cancelled().await;
+            tokio::time::sleep(self.settings.shutdown_grace).await;
+        };
+        tokio::pin!(grace);
+        loop {
+            tokio::select! {
+                joined = &mut task => {
+                    return match joined {
+                        Ok(Ok(Ok(()))) => Outcome::Finished,
+                        Ok(Ok(Err(e))) => Outcome::Failed(format!("{e:#}"), true),
+                        Ok(Err(_)) => Outcome::Failed(format!("timed out after {JOB_TIMEOUT:?}"), true),
+                        Err(e) if e.is_panic() => Outcome::Failed("the job panicked".into(), true),
+                        Err(e) => Outcome::Failed(format!("the job was cancelled: {e}"), true),
+                    };
+                }
+                _ = heartbeat.tick() => {
+                    match self.store().extend_lease(id, &self.id, Utc::now(), self.settings.lease).await {
+                        Ok(true) => {}
+                        Ok(false) => warn!("lease lost while the job runs"),
+                        Err(e) => warn!(error = %e, "could not renew the lease"),
+                    }
+                }
+                _ = &mut grace => {
+                    task.abort();
+                    return Outcome::Interrupted;
+                }
+            }
+        }
+    }
+}
+
+enum Outcome {
+    Finished,
+    /// The error, and whether another attempt could succeed.
+    Failed(String, bool),
+    Interrupted,
+}

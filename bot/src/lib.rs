@@ -1,0 +1,15 @@
+//! reviewbot: a GitHub App that reviews pull requests with a human in the loop.
+//!
+//! Webhooks become typed events ([`events`]), events become durable jobs ([`jobs`]) in the
+//! store (the `feedback` crate), and workers run them through [`handlers`].
+
+pub mod cli;
+pub mod config;
+pub mod events;
+pub mod github;
+pub mod handlers;
+pub mod jobs;
+pub mod server;
+pub mod shutdown;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,98 @@
+//! The application as a value: build it (the listener is bound, so port 0 works), read its
+//! port, run it until a cancellation token fires.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use feedback::Store;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+
+use crate::config::ServeConfig;
+use crate::handlers::Context;
+use crate::jobs::worker::{Worker, WorkerSettings};
+use crate::server::{self, AppState};
+
+/// A built, bound, not yet running server with its workers.
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    workers: Vec<Worker>,
+}
+
+/// Unique within and across processes: worker ids own leases.
+fn worker_id(n: usize) -> String {
+    let host = std::env::var("FLY_MACHINE_ID")
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_else(|_| "reviewbot".into());
+    format!(
+        "{host}:{}:{n}:{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    )
+}
+
+impl Application {
+    /// Connects to the store, applies migrations, binds the listener and prepares the workers.
+    pub async fn build(config: &ServeConfig, settings: WorkerSettings) -> anyhow::Result<Self> {
+        let store = Store::connect(config.database_url.expose())
+            .await
+            .with_context(|| format!("connect to {}", config.database_url.redacted()))?;
+        // Idempotent; on Postgres sqlx serialises concurrent migrators with an advisory lock.
+        store.migrate().await.context("apply migrations")?;
+        let listener = TcpListener::bind(config.bind)
+            .await
+            .with_context(|| format!("listen on {}", config.bind))?;
+        let wake = Arc::new(Notify::new());
+        let state = AppState {
+            store: store.clone(),
+            webhook_secrets: config.github.webhook_secrets.clone().into(),
+            retry: settings.retry,
+            wake_workers: wake.clone(),
+            metrics: server::metrics::recorder(),
+        };
+        let ctx = Arc::new(Context { store });
+        let workers = (0..config.workers)
+            .map(|n| Worker::new(worker_id(n), ctx.clone(), settings.clone(), wake.clone()))
+            .collect();
+        Ok(Application {
+            listener,
+            state,
+            workers,
+        })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves and works until `shutdown` is cancelled; then stops accepting connections, lets
+    /// workers finish or release their jobs, and closes the store.
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let Application {
+            listener,
+            state,
+            workers,
+        } = self;
+        let store = state.store.clone();
+        info!(addr = %listener.local_addr()?, workers = workers.len(), "serving");
+        let mut tasks = tokio::task::JoinSet::new();
+        for worker in workers {
+            tasks.spawn(worker.run(shutdown.clone()));
+        }
+        let served = axum::serve(listener, server::router(state))
+            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+            .await;
+        // The server can also stop on its own (an accept error): stop the workers then too.
+        shutdown.cancel();
+        while tasks.join_next().await.is_some() {}
+        store.close().await;
+        info!("stopped");
+        served.context("HTTP server")
+    }
+}
