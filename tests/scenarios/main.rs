@@ -1,1 +1,3 @@
-fn main() {}
+//! End-to-end scenarios, one module per feature, compiled into one test binary.
+
+mod webhook_contract;
