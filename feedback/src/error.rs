@@ -15,6 +15,12 @@ pub enum StoreError {
     /// Applying migrations failed.
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The store was closed while the call waited.
+    #[error("the store is closed")]
+    Closed,
+    /// The group-commit transaction holding this write failed; nothing in it was recorded.
+    #[error("batched write failed: {0}")]
+    Batch(String),
     /// Any other database error.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),

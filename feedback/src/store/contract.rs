@@ -34,6 +34,7 @@ macro_rules! contract {
 contract!(
     delivery_is_recorded_once_and_duplicates_change_nothing,
     delivery_without_jobs_is_recorded_as_ignored,
+    concurrent_redeliveries_are_recorded_exactly_once,
     claim_takes_runnable_jobs_in_order_and_only_requested_kinds,
     claim_is_exclusive_under_concurrency,
     completion_requires_holding_the_lease,
@@ -125,6 +126,33 @@ async fn delivery_without_jobs_is_recorded_as_ignored(store: Store) {
             .unwrap(),
         RecordedDelivery::Duplicate
     );
+}
+
+async fn concurrent_redeliveries_are_recorded_exactly_once(store: Store) {
+    // Many deliveries at once (SQLite groups them into shared transactions), each id twice.
+    let mut tasks = Vec::new();
+    for n in 0..60 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let jobs = [job("review", &format!("{}", n % 30))];
+            store
+                .record_delivery(&delivery(&format!("d-{}", n % 30)), &jobs)
+                .await
+                .unwrap()
+        }));
+    }
+    let mut accepted = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            RecordedDelivery::Accepted { job_ids } => {
+                assert_eq!(job_ids.len(), 1);
+                accepted += 1;
+            }
+            RecordedDelivery::Duplicate => {}
+        }
+    }
+    assert_eq!(accepted, 30);
+    assert_eq!(store.list_jobs(None).await.unwrap().len(), 30);
 }
 
 async fn claim_takes_runnable_jobs_in_order_and_only_requested_kinds(store: Store) {

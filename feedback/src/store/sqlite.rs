@@ -3,10 +3,16 @@
 //! SQLite has one writer at a time, so every write is a single statement or a short
 //! `BEGIN IMMEDIATE` transaction: the lock is taken up front and the busy timeout queues
 //! writers instead of failing them.
+//!
+//! Deliveries use **group commit**: one writer task takes every delivery waiting at that
+//! moment and records them in one transaction (each in its own savepoint, so one bad delivery
+//! fails alone), then answers each caller after the single durable commit. Under load that
+//! turns N fsyncs and N lock hand-offs into one; alone, a delivery commits at once.
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::sqlite::{SqlitePool, SqliteRow};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::StoreError;
 use crate::model::*;
@@ -18,9 +24,19 @@ const JOB_COLUMNS: &str = "id, kind, payload, delivery_id, supersede_key, state,
     max_attempts, run_at, lease_owner, lease_expires_at, last_error, superseded_by, created_at, \
     finished_at";
 
+/// Deliveries recorded per transaction at most: bounds the time a batch holds the write lock.
+const MAX_DELIVERY_BATCH: usize = 128;
+
 #[derive(Clone)]
 pub(super) struct SqliteStore {
     pool: SqlitePool,
+    deliveries: mpsc::Sender<DeliveryRequest>,
+}
+
+struct DeliveryRequest {
+    delivery: NewDelivery,
+    jobs: Vec<NewJob>,
+    reply: oneshot::Sender<Result<RecordedDelivery, StoreError>>,
 }
 
 fn ts(row: &SqliteRow, column: &str) -> Result<DateTime<Utc>, StoreError> {
@@ -65,8 +81,11 @@ fn claimed_job(row: &SqliteRow) -> Result<ClaimedJob, StoreError> {
 }
 
 impl SqliteStore {
+    /// Wraps the pool and starts the delivery writer (needs a tokio runtime).
     pub(super) fn new(pool: SqlitePool) -> Self {
-        SqliteStore { pool }
+        let (deliveries, queue) = mpsc::channel(MAX_DELIVERY_BATCH * 4);
+        tokio::spawn(write_deliveries(pool.clone(), queue));
+        SqliteStore { pool, deliveries }
     }
 
     pub(super) async fn migrate(&self) -> Result<(), StoreError> {
@@ -88,41 +107,17 @@ impl SqliteStore {
         delivery: &NewDelivery,
         jobs: &[NewJob],
     ) -> Result<RecordedDelivery, StoreError> {
-        let now = to_text(delivery.received_at);
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let inserted = sqlx::query(
-            "INSERT INTO deliveries (delivery_id, event, action, installation_id, repo, outcome, \
-             jobs_enqueued, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-             ON CONFLICT (delivery_id) DO NOTHING",
-        )
-        .bind(&delivery.delivery_id)
-        .bind(&delivery.event)
-        .bind(&delivery.action)
-        .bind(delivery.installation_id)
-        .bind(&delivery.repo)
-        .bind(if jobs.is_empty() { "ignored" } else { "queued" })
-        .bind(jobs.len() as i32)
-        .bind(&now)
-        .execute(&mut *tx)
-        .await?;
-        if inserted.rows_affected() == 0 {
-            tx.rollback().await?;
-            return Ok(RecordedDelivery::Duplicate);
-        }
-        let mut job_ids = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            job_ids.push(
-                insert_job(
-                    &mut tx,
-                    job,
-                    Some(&delivery.delivery_id),
-                    delivery.received_at,
-                )
-                .await?,
-            );
-        }
-        tx.commit().await?;
-        Ok(RecordedDelivery::Accepted { job_ids })
+        let (reply, answer) = oneshot::channel();
+        let request = DeliveryRequest {
+            delivery: delivery.clone(),
+            jobs: jobs.to_vec(),
+            reply,
+        };
+        self.deliveries
+            .send(request)
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
     }
 
     pub(super) async fn enqueue_job(
@@ -705,4 +700,77 @@ async fn insert_job(
         .await?;
     }
     Ok(id)
+}
+
+/// The group-commit writer: drains every waiting delivery into one transaction.
+async fn write_deliveries(pool: SqlitePool, mut queue: mpsc::Receiver<DeliveryRequest>) {
+    let mut batch = Vec::with_capacity(MAX_DELIVERY_BATCH);
+    while queue.recv_many(&mut batch, MAX_DELIVERY_BATCH).await > 0 {
+        match record_batch(&pool, &batch).await {
+            Ok(results) => {
+                for (request, result) in batch.drain(..).zip(results) {
+                    let _ = request.reply.send(result);
+                }
+            }
+            Err(e) => {
+                let message = e.to_string();
+                for request in batch.drain(..) {
+                    let _ = request.reply.send(Err(StoreError::Batch(message.clone())));
+                }
+            }
+        }
+    }
+}
+
+/// Records each delivery in its own savepoint inside one transaction; the outer error is for
+/// failures of the transaction itself (nothing was recorded then).
+async fn record_batch(
+    pool: &SqlitePool,
+    batch: &[DeliveryRequest],
+) -> Result<Vec<Result<RecordedDelivery, StoreError>>, StoreError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut results = Vec::with_capacity(batch.len());
+    for request in batch {
+        sqlx::query("SAVEPOINT delivery").execute(&mut *tx).await?;
+        let result = record_one(&mut tx, &request.delivery, &request.jobs).await;
+        let end = if result.is_ok() {
+            "RELEASE delivery"
+        } else {
+            "ROLLBACK TO delivery; RELEASE delivery"
+        };
+        sqlx::raw_sql(end).execute(&mut *tx).await?;
+        results.push(result);
+    }
+    tx.commit().await?;
+    Ok(results)
+}
+
+async fn record_one(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    delivery: &NewDelivery,
+    jobs: &[NewJob],
+) -> Result<RecordedDelivery, StoreError> {
+    let inserted = sqlx::query(
+        "INSERT INTO deliveries (delivery_id, event, action, installation_id, repo, outcome, \
+         jobs_enqueued, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT (delivery_id) DO NOTHING",
+    )
+    .bind(&delivery.delivery_id)
+    .bind(&delivery.event)
+    .bind(&delivery.action)
+    .bind(delivery.installation_id)
+    .bind(&delivery.repo)
+    .bind(if jobs.is_empty() { "ignored" } else { "queued" })
+    .bind(jobs.len() as i32)
+    .bind(to_text(delivery.received_at))
+    .execute(&mut **tx)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        return Ok(RecordedDelivery::Duplicate);
+    }
+    let mut job_ids = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        job_ids.push(insert_job(tx, job, Some(&delivery.delivery_id), delivery.received_at).await?);
+    }
+    Ok(RecordedDelivery::Accepted { job_ids })
 }
