@@ -1,3 +1,10 @@
 //! GitHub: our own small types for what GitHub sends and what we send to it.
 
+pub mod app;
+pub mod client;
+pub mod error;
 pub mod ids;
+
+pub use app::{GitHubApp, InstallationInfo, install_crypto_provider};
+pub use client::InstallationClient;
+pub use error::GitHubError;

@@ -1,0 +1,124 @@
+//! The fake GitHub's in-memory world: installations, repositories, tokens, faults and recordings.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bot::events::RepositorySelection;
+use chrono::{DateTime, Utc};
+use tokio::sync::watch;
+
+use super::{Failure, RecordedRequest};
+
+/// An installation of the test App.
+#[derive(Debug, Clone)]
+pub(crate) struct Installation {
+    pub id: i64,
+    pub account_login: String,
+    pub account_id: i64,
+    pub account_type: String,
+    pub selection: RepositorySelection,
+    pub suspended_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    /// Repositories the installation can access, ordered by id as GitHub pages them.
+    pub repos: BTreeSet<i64>,
+}
+
+/// A repository, owned by an account, accessible to one installation.
+#[derive(Debug, Clone)]
+pub(crate) struct Repo {
+    pub id: i64,
+    /// `owner/name` as given by the test (case kept, as GitHub does).
+    pub full_name: String,
+    pub private: bool,
+}
+
+impl Repo {
+    pub fn owner(&self) -> &str {
+        self.full_name
+            .split_once('/')
+            .map_or("", |(owner, _)| owner)
+    }
+
+    pub fn name(&self) -> &str {
+        self.full_name.split_once('/').map_or("", |(_, name)| name)
+    }
+}
+
+/// An installation access token the fake has minted.
+#[derive(Debug, Clone)]
+pub(crate) struct Token {
+    pub installation_id: i64,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A hold on one route: requests wait until `released` turns true.
+#[derive(Debug)]
+pub(crate) struct GateState {
+    pub released: watch::Sender<bool>,
+    pub arrived: watch::Sender<usize>,
+}
+
+impl GateState {
+    pub fn new() -> Self {
+        Self {
+            released: watch::Sender::new(false),
+            arrived: watch::Sender::new(0),
+        }
+    }
+}
+
+/// Everything the fake knows; one lock, held only for short synchronous updates.
+#[derive(Debug)]
+pub(crate) struct World {
+    pub app_id: u64,
+    /// The base URL tests pass as `GITHUB_API_URL` (prefix included), for `Link` headers.
+    pub base_url: String,
+    /// Path prefix the API is served under (`""`, or e.g. `/api/v3` like GitHub Enterprise).
+    pub prefix: String,
+    pub installations: BTreeMap<i64, Installation>,
+    pub repos: BTreeMap<i64, Repo>,
+    pub tokens: HashMap<String, Token>,
+    pub failures: HashMap<String, VecDeque<Failure>>,
+    pub delays: HashMap<String, Duration>,
+    pub gates: HashMap<String, Arc<GateState>>,
+    pub requests: Vec<RecordedRequest>,
+    pub unexpected: Vec<RecordedRequest>,
+    pub violations: Vec<String>,
+}
+
+impl World {
+    pub fn new(app_id: u64, base_url: String, prefix: String) -> Self {
+        Self {
+            app_id,
+            base_url,
+            prefix,
+            installations: BTreeMap::new(),
+            repos: BTreeMap::new(),
+            tokens: HashMap::new(),
+            failures: HashMap::new(),
+            delays: HashMap::new(),
+            gates: HashMap::new(),
+            requests: Vec::new(),
+            unexpected: Vec::new(),
+            violations: Vec::new(),
+        }
+    }
+
+    /// The installation a live token belongs to; `None` for unknown, expired or orphaned tokens.
+    pub fn installation_for_token(&self, token: &str) -> Option<i64> {
+        let token = self.tokens.get(token)?;
+        (token.expires_at > Utc::now() && self.installations.contains_key(&token.installation_id))
+            .then_some(token.installation_id)
+    }
+
+    /// The next queued failure for `route`, if any.
+    pub fn take_failure(&mut self, route: &str) -> Option<Failure> {
+        let queue = self.failures.get_mut(route)?;
+        let failure = queue.pop_front();
+        if queue.is_empty() {
+            self.failures.remove(route);
+        }
+        failure
+    }
+}
