@@ -135,6 +135,8 @@ pub struct GitHubConfig {
     pub app_id: u64,
     /// The App's PEM private key (`GITHUB_PRIVATE_KEY`, or read from `GITHUB_PRIVATE_KEY_PATH`).
     pub private_key: SecretString,
+    /// Which of the two variables the key came from, to name it in errors.
+    pub private_key_source: &'static str,
     /// `GITHUB_WEBHOOK_SECRET`, comma-separated: every listed secret is accepted, so a secret
     /// can be rotated without dropping deliveries.
     pub webhook_secrets: Vec<SecretString>,
@@ -247,7 +249,7 @@ impl ServeConfig {
             .trim()
             .parse::<u64>()
             .map_err(|_| problem("GITHUB_APP_ID", "not a number (the App's numeric id)"))?;
-        let private_key = match (
+        let (private_key, private_key_source) = match (
             env.var("GITHUB_PRIVATE_KEY"),
             env.var("GITHUB_PRIVATE_KEY_PATH"),
         ) {
@@ -261,7 +263,7 @@ impl ServeConfig {
                 // Platforms that cannot hold newlines in a variable often carry `\n` escapes.
                 let pem = inline.replace("\\n", "\n");
                 check_private_key("GITHUB_PRIVATE_KEY", &pem)?;
-                pem
+                (pem, "GITHUB_PRIVATE_KEY")
             }
             (None, Some(path)) => {
                 let pem = std::fs::read_to_string(PathBuf::from(&path)).map_err(|e| {
@@ -271,7 +273,7 @@ impl ServeConfig {
                     )
                 })?;
                 check_private_key("GITHUB_PRIVATE_KEY_PATH", &pem)?;
-                pem
+                (pem, "GITHUB_PRIVATE_KEY_PATH")
             }
             (None, None) => {
                 return Err(problem(
@@ -309,6 +311,7 @@ impl ServeConfig {
             github: GitHubConfig {
                 app_id,
                 private_key: SecretString::from(private_key),
+                private_key_source,
                 webhook_secrets,
                 api_url,
             },

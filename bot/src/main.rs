@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    bot::github::install_crypto_provider();
     let format = match LogFormat::from_env() {
         Ok(format) => format,
         Err(e) => return config_error(e),

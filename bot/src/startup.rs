@@ -11,7 +11,8 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
-use crate::config::ServeConfig;
+use crate::config::{ConfigError, ServeConfig};
+use crate::github::{GitHubApp, GitHubError};
 use crate::handlers::Context;
 use crate::jobs::worker::{Worker, WorkerSettings};
 use crate::server::{self, AppState};
@@ -55,7 +56,14 @@ impl Application {
             wake_workers: wake.clone(),
             metrics: server::metrics::recorder(),
         };
-        let ctx = Arc::new(Context { store });
+        let github = GitHubApp::new(&config.github).map_err(|e| match e {
+            GitHubError::InvalidKey(why) => anyhow::Error::new(ConfigError {
+                variable: config.github.private_key_source,
+                problem: format!("not a usable RSA private key: {why}"),
+            }),
+            other => anyhow::Error::new(other).context("set up the GitHub App client"),
+        })?;
+        let ctx = Arc::new(Context { store, github });
         let workers = (0..config.workers)
             .map(|n| Worker::new(worker_id(n), ctx.clone(), settings.clone(), wake.clone()))
             .collect();

@@ -14,7 +14,7 @@ pub enum StoreError {
     Corrupt(String),
     /// Applying migrations failed.
     #[error("migration failed: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    Migrate(sqlx::migrate::MigrateError),
     /// The store was closed while the call waited.
     #[error("the store is closed")]
     Closed,
@@ -23,5 +23,19 @@ pub enum StoreError {
     Batch(String),
     /// Any other database error.
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
+}
+
+// Not `#[from]`: that would also make the inner error the `source`, and error chains would
+// print its message twice.
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::Database(e)
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        StoreError::Migrate(e)
+    }
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use e2e::{Backend, PLACEHOLDER_KEY, TestApp, WEBHOOK_SECRET, sign, webhook_fixture};
+use e2e::{Backend, TestApp, WEBHOOK_SECRET, sign, webhook_fixture};
 
 const CONCURRENCY: usize = 64;
 
@@ -117,14 +117,30 @@ async fn fixed_rate(load: Arc<Load>, per_second: u64, seconds: u64) -> (Vec<Dura
 
 fn main() {
     e2e::init();
-    let seconds: u64 = std::env::var("BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(10);
+    let seconds: u64 = std::env::var("BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
     let backends = std::env::var("BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
     // The server gets its own runtime and threads; the load generator another, as two
     // processes would (both share this machine's cores, as they would on one small VM).
-    let server_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let load_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    println!("webhook intake: pull_request/synchronize ({} bytes), {CONCURRENCY} connections, {seconds} s phases", webhook_fixture("pull_request", "synchronize.payload.json").len());
-    println!("| backend | saturated deliveries/s | p50 | p99 | at 1,000/s: p50 | p99 | max | failures |");
+    let server_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let load_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    println!(
+        "webhook intake: pull_request/synchronize ({} bytes), {CONCURRENCY} connections, {seconds} s phases",
+        webhook_fixture("pull_request", "synchronize.payload.json").len()
+    );
+    println!(
+        "| backend | saturated deliveries/s | p50 | p99 | at 1,000/s: p50 | p99 | max | failures |"
+    );
     println!("|---|---|---|---|---|---|---|---|");
     for (run, name) in backends.split(',').map(str::trim).enumerate() {
         let backend = match name {
@@ -136,19 +152,25 @@ fn main() {
             println!("| {name} | skipped: no Postgres | | | | | | |");
             continue;
         };
-        let app = server_rt.block_on(TestApp::spawn(db, "http://127.0.0.1:9", PLACEHOLDER_KEY));
+        let app = server_rt.block_on(TestApp::spawn(db));
         let body = webhook_fixture("pull_request", "synchronize.payload.json");
         let load = Arc::new(Load {
             url: app.url("/api/github/webhooks"),
             signature: sign(WEBHOOK_SECRET, &body),
             body: Arc::new(body),
-            client: reqwest::Client::builder().pool_max_idle_per_host(CONCURRENCY * 2).build().unwrap(),
+            client: reqwest::Client::builder()
+                .pool_max_idle_per_host(CONCURRENCY * 2)
+                .build()
+                .unwrap(),
             next_id: AtomicU64::new(0),
             run: run as u64,
         });
         let (rate, saturated, failed_a) = load_rt.block_on(saturate(load.clone(), seconds));
         let (steady, failed_b) = load_rt.block_on(fixed_rate(load.clone(), 1000, seconds));
-        let recorded = server_rt.block_on(app.store.list_jobs(None)).map(|j| j.len()).unwrap_or(0);
+        let recorded = server_rt
+            .block_on(app.store.list_jobs(None))
+            .map(|j| j.len())
+            .unwrap_or(0);
         println!(
             "| {name} | {rate:.0} | {} | {} | {} | {} | {} | {} |",
             ms(percentile(&saturated, 50.0)),
@@ -159,7 +181,11 @@ fn main() {
             failed_a + failed_b,
         );
         let sent = saturated.len() + steady.len();
-        assert_eq!(recorded, sent - (failed_a + failed_b) as usize, "every accepted delivery was recorded with its job");
+        assert_eq!(
+            recorded,
+            sent - (failed_a + failed_b) as usize,
+            "every accepted delivery was recorded with its job"
+        );
         server_rt.block_on(app.stop());
     }
 }

@@ -1,6 +1,6 @@
 //! Every row of DESIGN.md's HTTP table, over real HTTP to the real server, on both backends.
 
-use e2e::{Backend, PLACEHOLDER_KEY, TestApp, WEBHOOK_SECRET, on_both_backends, sign, webhook_fixture};
+use e2e::{Backend, TestApp, WEBHOOK_SECRET, on_both_backends, sign, webhook_fixture};
 use feedback::JobState;
 use reqwest::StatusCode;
 
@@ -10,12 +10,9 @@ on_both_backends!(
     health_readiness_and_metrics_answer,
 );
 
-/// An unreachable GitHub: nothing in these scenarios may call it.
-const NO_GITHUB: &str = "http://127.0.0.1:9";
-
 async fn app(backend: Backend) -> Option<TestApp> {
     let db = backend.database().await?;
-    Some(TestApp::spawn(db, NO_GITHUB, PLACEHOLDER_KEY).await)
+    Some(TestApp::spawn(db).await)
 }
 
 async fn post(
@@ -33,78 +30,149 @@ async fn post(
 }
 
 async fn webhook_answers_each_row_of_the_http_table(backend: Backend) {
-    let Some(app) = app(backend).await else { return };
+    let Some(app) = app(backend).await else {
+        return;
+    };
     let body = webhook_fixture("pull_request", "opened.payload.json");
     let good = sign(WEBHOOK_SECRET, &body);
 
     // 401: missing, malformed, and wrong signatures; nothing is recorded.
-    let base = [("X-GitHub-Event", "pull_request"), ("X-GitHub-Delivery", "d-401")];
-    assert_eq!(post(&app, &base, body.clone()).await.0, StatusCode::UNAUTHORIZED);
+    let base = [
+        ("X-GitHub-Event", "pull_request"),
+        ("X-GitHub-Delivery", "d-401"),
+    ];
+    assert_eq!(
+        post(&app, &base, body.clone()).await.0,
+        StatusCode::UNAUTHORIZED
+    );
     let wrong = sign("not-our-secret", &body);
     for signature in [wrong.as_str(), "sha256=nothex", "sha1=0123"] {
         let headers = [base[0], base[1], ("X-Hub-Signature-256", signature)];
-        assert_eq!(post(&app, &headers, body.clone()).await.0, StatusCode::UNAUTHORIZED, "{signature}");
+        assert_eq!(
+            post(&app, &headers, body.clone()).await.0,
+            StatusCode::UNAUTHORIZED,
+            "{signature}"
+        );
     }
     // A body changed after signing is refused too.
     let mut tampered = body.clone();
     tampered.extend_from_slice(b" ");
     let headers = [base[0], base[1], ("X-Hub-Signature-256", good.as_str())];
-    assert_eq!(post(&app, &headers, tampered).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        post(&app, &headers, tampered).await.0,
+        StatusCode::UNAUTHORIZED
+    );
     assert!(!app.store.delivery_exists("d-401").await.unwrap());
 
     // 413: over 25 MB, whatever the signature.
     let huge = vec![b' '; 25 * 1024 * 1024 + 1];
     let huge_sig = sign(WEBHOOK_SECRET, &huge);
-    let headers = [("X-GitHub-Event", "ping"), ("X-GitHub-Delivery", "d-413"), ("X-Hub-Signature-256", huge_sig.as_str())];
-    assert_eq!(post(&app, &headers, huge).await.0, StatusCode::PAYLOAD_TOO_LARGE);
+    let headers = [
+        ("X-GitHub-Event", "ping"),
+        ("X-GitHub-Delivery", "d-413"),
+        ("X-Hub-Signature-256", huge_sig.as_str()),
+    ];
+    assert_eq!(
+        post(&app, &headers, huge).await.0,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
     assert!(!app.store.delivery_exists("d-413").await.unwrap());
 
     // 400: signed but not JSON, JSON missing a field we need, or no delivery id.
     let garbage = b"{not json".to_vec();
     let garbage_sig = sign(WEBHOOK_SECRET, &garbage);
-    let headers = [("X-GitHub-Event", "pull_request"), ("X-GitHub-Delivery", "d-400"), ("X-Hub-Signature-256", garbage_sig.as_str())];
-    assert_eq!(post(&app, &headers, garbage).await.0, StatusCode::BAD_REQUEST);
+    let headers = [
+        ("X-GitHub-Event", "pull_request"),
+        ("X-GitHub-Delivery", "d-400"),
+        ("X-Hub-Signature-256", garbage_sig.as_str()),
+    ];
+    assert_eq!(
+        post(&app, &headers, garbage).await.0,
+        StatusCode::BAD_REQUEST
+    );
     let mut value: serde_json::Value = serde_json::from_slice(&body).unwrap();
-    value["pull_request"]["head"].as_object_mut().unwrap().remove("sha");
+    value["pull_request"]["head"]
+        .as_object_mut()
+        .unwrap()
+        .remove("sha");
     let incomplete = serde_json::to_vec(&value).unwrap();
     let incomplete_sig = sign(WEBHOOK_SECRET, &incomplete);
-    let headers = [("X-GitHub-Event", "pull_request"), ("X-GitHub-Delivery", "d-400b"), ("X-Hub-Signature-256", incomplete_sig.as_str())];
+    let headers = [
+        ("X-GitHub-Event", "pull_request"),
+        ("X-GitHub-Delivery", "d-400b"),
+        ("X-Hub-Signature-256", incomplete_sig.as_str()),
+    ];
     let (status, text) = post(&app, &headers, incomplete).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");
-    let headers = [("X-GitHub-Event", "pull_request"), ("X-Hub-Signature-256", good.as_str())];
-    assert_eq!(post(&app, &headers, body.clone()).await.0, StatusCode::BAD_REQUEST);
+    let headers = [
+        ("X-GitHub-Event", "pull_request"),
+        ("X-Hub-Signature-256", good.as_str()),
+    ];
+    assert_eq!(
+        post(&app, &headers, body.clone()).await.0,
+        StatusCode::BAD_REQUEST
+    );
     for id in ["d-400", "d-400b"] {
-        assert!(!app.store.delivery_exists(id).await.unwrap(), "{id} must not be recorded");
+        assert!(
+            !app.store.delivery_exists(id).await.unwrap(),
+            "{id} must not be recorded"
+        );
     }
 
     // 202: recorded, with its review job queued in the same transaction.
-    assert_eq!(app.deliver("pull_request", "d-202", &body).await, StatusCode::ACCEPTED);
+    assert_eq!(
+        app.deliver("pull_request", "d-202", &body).await,
+        StatusCode::ACCEPTED
+    );
     let jobs = app.store.list_jobs(None).await.unwrap();
     assert_eq!(jobs.len(), 1);
     assert_eq!(jobs[0].kind, "review");
     assert_eq!(jobs[0].delivery_id.as_deref(), Some("d-202"));
-    assert_eq!(jobs[0].state, JobState::Queued, "review jobs wait for the review worker");
+    assert_eq!(
+        jobs[0].state,
+        JobState::Queued,
+        "review jobs wait for the review worker"
+    );
 
     // 200: GitHub redelivers with the same id; nothing new is enqueued.
-    assert_eq!(app.deliver("pull_request", "d-202", &body).await, StatusCode::OK);
+    assert_eq!(
+        app.deliver("pull_request", "d-202", &body).await,
+        StatusCode::OK
+    );
     assert_eq!(app.store.list_jobs(None).await.unwrap().len(), 1);
 
     // 202: a secret being rotated out still verifies.
     let old = sign("retired-secret", &body);
-    let headers = [("X-GitHub-Event", "pull_request"), ("X-GitHub-Delivery", "d-rotated"), ("X-Hub-Signature-256", old.as_str())];
-    assert_eq!(post(&app, &headers, body.clone()).await.0, StatusCode::ACCEPTED);
+    let headers = [
+        ("X-GitHub-Event", "pull_request"),
+        ("X-GitHub-Delivery", "d-rotated"),
+        ("X-Hub-Signature-256", old.as_str()),
+    ];
+    assert_eq!(
+        post(&app, &headers, body.clone()).await.0,
+        StatusCode::ACCEPTED
+    );
 
     // 202: events we do not act on are recorded and answered, with no job.
     let ping = webhook_fixture("ping", "payload.json");
-    assert_eq!(app.deliver("ping", "d-ping", &ping).await, StatusCode::ACCEPTED);
-    assert_eq!(app.deliver("deployment", "d-unknown", br#"{"action":"created"}"#).await, StatusCode::ACCEPTED);
+    assert_eq!(
+        app.deliver("ping", "d-ping", &ping).await,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(
+        app.deliver("deployment", "d-unknown", br#"{"action":"created"}"#)
+            .await,
+        StatusCode::ACCEPTED
+    );
     assert!(app.store.delivery_exists("d-unknown").await.unwrap());
     assert_eq!(app.store.list_jobs(None).await.unwrap().len(), 2);
     app.stop().await;
 }
 
 async fn every_recorded_github_payload_is_accepted_with_the_jobs_it_implies(backend: Backend) {
-    let Some(app) = app(backend).await else { return };
+    let Some(app) = app(backend).await else {
+        return;
+    };
     // (event, file, jobs implied). GitHub's examples: ready_for_review has no installation,
     // the review comment is top-level (not a reply), the issue comments are on issues.
     let cases = [
@@ -127,10 +195,17 @@ async fn every_recorded_github_payload_is_accepted_with_the_jobs_it_implies(back
     for (n, (event, file, jobs)) in cases.iter().enumerate() {
         let body = webhook_fixture(event, file);
         let delivery = format!("fixture-{n}");
-        assert_eq!(app.deliver(event, &delivery, &body).await, StatusCode::ACCEPTED, "{event}/{file}");
+        assert_eq!(
+            app.deliver(event, &delivery, &body).await,
+            StatusCode::ACCEPTED,
+            "{event}/{file}"
+        );
         expected += jobs;
         let recorded = app.store.list_jobs(None).await.unwrap();
-        let mine = recorded.iter().filter(|j| j.delivery_id.as_deref() == Some(delivery.as_str())).count();
+        let mine = recorded
+            .iter()
+            .filter(|j| j.delivery_id.as_deref() == Some(delivery.as_str()))
+            .count();
         assert_eq!(mine, *jobs, "{event}/{file}");
     }
     assert_eq!(app.store.list_jobs(None).await.unwrap().len(), expected);
@@ -138,7 +213,9 @@ async fn every_recorded_github_payload_is_accepted_with_the_jobs_it_implies(back
 }
 
 async fn health_readiness_and_metrics_answer(backend: Backend) {
-    let Some(app) = app(backend).await else { return };
+    let Some(app) = app(backend).await else {
+        return;
+    };
     let get = |path: &str| app.http.get(app.url(path)).send();
     assert_eq!(get("/healthz").await.unwrap().status(), StatusCode::OK);
     assert_eq!(get("/readyz").await.unwrap().status(), StatusCode::OK);
@@ -147,7 +224,10 @@ async fn health_readiness_and_metrics_answer(backend: Backend) {
     app.deliver("pull_request", "m-1", &body).await;
     let response = get("/metrics").await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    assert!(response.headers().get("x-request-id").is_some(), "request ids are propagated");
+    assert!(
+        response.headers().get("x-request-id").is_some(),
+        "request ids are propagated"
+    );
     let text = response.text().await.unwrap();
     for expected in [
         "reviewbot_webhook_deliveries_total{event=\"pull_request\",outcome=\"queued\"}",
@@ -155,7 +235,10 @@ async fn health_readiness_and_metrics_answer(backend: Backend) {
         "reviewbot_queue_jobs{state=\"queued\"}",
         "reviewbot_webhook_duration_seconds_bucket",
     ] {
-        assert!(text.contains(expected), "{expected} missing from /metrics:\n{text}");
+        assert!(
+            text.contains(expected),
+            "{expected} missing from /metrics:\n{text}"
+        );
     }
     app.stop().await;
 }

@@ -10,17 +10,22 @@ use std::time::Duration;
 use bot::config::ServeConfig;
 use bot::jobs::worker::WorkerSettings;
 use bot::startup::Application;
+use fake_github::FakeGitHub;
+use feedback::queue::RetryPolicy;
 use feedback::testing::TestDatabase;
 use feedback::{JobRecord, JobState, Store};
 use tokio_util::sync::CancellationToken;
 
 /// The webhook secret every test app is configured with.
 pub const WEBHOOK_SECRET: &str = "e2e-webhook-secret";
-/// A PEM-armoured placeholder key for apps that never call GitHub.
-pub const PLACEHOLDER_KEY: &str =
-    "-----BEGIN RSA PRIVATE KEY-----\nMIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnzj4p4WGeKLs1Pt8Qu\n-----END RSA PRIVATE KEY-----";
 /// Every wait in the harness gives up after this, with a message saying what it waited for.
 pub const WAIT: Duration = Duration::from_secs(30);
+/// Retries in milliseconds rather than minutes, so failure scenarios finish quickly.
+pub const TEST_RETRY: RetryPolicy = RetryPolicy {
+    base: Duration::from_millis(20),
+    max: Duration::from_millis(100),
+    max_attempts: 3,
+};
 
 /// Installs rustls's ring provider once (reqwest is built without a default provider).
 pub fn init() {
@@ -80,15 +85,18 @@ macro_rules! on_both_backends {
     };
 }
 
-/// Environment for a `reviewbot serve` under test.
-pub fn serve_env(database_url: &str, github_url: &str, private_key: &str) -> Vec<(String, String)> {
+/// Environment for a `reviewbot serve` under test, talking to `github`.
+pub fn serve_env(database_url: &str, github: &FakeGitHub) -> Vec<(String, String)> {
     [
         ("DATABASE_URL", database_url),
         ("REVIEWBOT_BIND", "127.0.0.1:0"),
-        ("GITHUB_APP_ID", "4242"),
-        ("GITHUB_PRIVATE_KEY", private_key),
-        ("GITHUB_WEBHOOK_SECRET", &format!("retired-secret,{WEBHOOK_SECRET}")),
-        ("GITHUB_API_URL", github_url),
+        ("GITHUB_APP_ID", &github.app_id().to_string()),
+        ("GITHUB_PRIVATE_KEY", github.private_key_pem()),
+        (
+            "GITHUB_WEBHOOK_SECRET",
+            &format!("retired-secret,{WEBHOOK_SECRET}"),
+        ),
+        ("GITHUB_API_URL", &github.url()),
         ("REVIEWBOT_WORKERS", "2"),
     ]
     .into_iter()
@@ -103,6 +111,8 @@ pub struct TestApp {
     pub addr: SocketAddr,
     /// The same store it uses, for assertions.
     pub store: Store,
+    /// The fake GitHub it talks to.
+    pub github: FakeGitHub,
     /// An HTTP client.
     pub http: reqwest::Client,
     shutdown: CancellationToken,
@@ -111,19 +121,34 @@ pub struct TestApp {
 }
 
 impl TestApp {
-    /// Builds and starts the application on `db`; `github_url` is `GITHUB_API_URL`.
-    pub async fn spawn(db: TestDatabase, github_url: &str, private_key: &str) -> TestApp {
+    /// Builds and starts the application on `db`, with a fresh fake GitHub.
+    pub async fn spawn(db: TestDatabase) -> TestApp {
         init();
-        let env = serve_env(db.url(), github_url, private_key);
+        let github = FakeGitHub::start().await;
+        let env = serve_env(db.url(), &github);
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let config = ServeConfig::from_env(&env).expect("test configuration is valid");
-        let settings = WorkerSettings { lease: Duration::from_secs(5), ..WorkerSettings::default() };
-        let app = Application::build(&config, settings).await.expect("application builds");
+        let settings = WorkerSettings {
+            lease: Duration::from_secs(5),
+            retry: TEST_RETRY,
+            ..WorkerSettings::default()
+        };
+        let app = Application::build(&config, settings)
+            .await
+            .expect("application builds");
         let addr = app.local_addr().expect("bound");
         let shutdown = CancellationToken::new();
         let server = tokio::spawn(app.run_until_stopped(shutdown.clone()));
         let store = db.store().await;
-        TestApp { addr, store, http: reqwest::Client::new(), shutdown, server, _db: db }
+        TestApp {
+            addr,
+            store,
+            github,
+            http: reqwest::Client::new(),
+            shutdown,
+            server,
+            _db: db,
+        }
     }
 
     /// A URL on this server.
@@ -132,7 +157,12 @@ impl TestApp {
     }
 
     /// Posts a correctly signed delivery; returns the status.
-    pub async fn deliver(&self, event: &str, delivery_id: &str, body: &[u8]) -> reqwest::StatusCode {
+    pub async fn deliver(
+        &self,
+        event: &str,
+        delivery_id: &str,
+        body: &[u8],
+    ) -> reqwest::StatusCode {
         self.http
             .post(self.url("/api/github/webhooks"))
             .header("X-GitHub-Event", event)

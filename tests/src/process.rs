@@ -14,7 +14,10 @@ use crate::WAIT;
 /// `cargo test --workspace` builds it (the `bot` package has integration tests that need it).
 pub fn binary() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>");
     let binary = profile_dir.join("reviewbot");
     assert!(
         binary.is_file(),
@@ -70,7 +73,12 @@ impl ServeProcess {
                 }
             }
         });
-        let mut process = ServeProcess { child, port, logs, seen: Vec::new() };
+        let mut process = ServeProcess {
+            child,
+            port,
+            logs,
+            seen: Vec::new(),
+        };
         process.wait_ready().await;
         process
     }
@@ -87,9 +95,15 @@ impl ServeProcess {
             }
             if let Ok(Some(status)) = self.child.try_wait() {
                 self.drain_logs();
-                panic!("reviewbot exited before it was ready ({status}):\n{}", self.seen.join("\n"));
+                panic!(
+                    "reviewbot exited before it was ready ({status}):\n{}",
+                    self.seen.join("\n")
+                );
             }
-            assert!(tokio::time::Instant::now() < deadline, "reviewbot never became ready");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "reviewbot never became ready"
+            );
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }

@@ -325,6 +325,7 @@ mod tests {
         GitHubConfig {
             app_id: 1,
             private_key: SecretString::from(pem.to_owned()),
+            private_key_source: "GITHUB_PRIVATE_KEY",
             webhook_secrets: vec![],
             api_url: Url::parse("https://api.github.com").unwrap(),
         }

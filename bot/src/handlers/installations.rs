@@ -1,74 +1,91 @@
-//! Keeps our record of installations and the repositories they grant current.
+//! Keeps our record of installations and the repositories they grant current, reading the
+//! truth from GitHub rather than trusting the order deliveries arrive in.
 
+use std::collections::BTreeSet;
+
+use anyhow::Context as _;
 use chrono::Utc;
-use feedback::{Installation, InstallationRepository, Store};
+use feedback::{Installation, InstallationRepository};
 use tracing::info;
 
-use crate::events::{RepoStub, RepositorySelection};
+use super::Context;
+use crate::events::RepositorySelection;
+use crate::github::GitHubError;
 use crate::github::ids::InstallationId;
 use crate::jobs::InstallationChange;
 
-/// An installation change to apply.
-#[derive(Debug)]
-pub(super) struct Sync {
-    pub installation: InstallationId,
-    pub change: InstallationChange,
-    pub account_login: String,
-    pub account_type: String,
-    pub repository_selection: RepositorySelection,
-    pub added: Vec<RepoStub>,
-    pub removed: Vec<RepoStub>,
-}
-
-/// Applies an `installation` or `installation_repositories` event. Idempotent: a retried or
-/// redelivered job converges on the same rows.
-pub(super) async fn handle_sync(store: &Store, sync: Sync) -> anyhow::Result<()> {
-    let id = sync.installation.0;
+/// Syncs one installation. Idempotent: a retried, redelivered or superseded job converges on
+/// the same rows.
+pub(super) async fn handle_sync(
+    ctx: &Context,
+    id: InstallationId,
+    change: InstallationChange,
+) -> anyhow::Result<()> {
     let now = Utc::now();
-    if sync.change == InstallationChange::Deleted {
-        store.delete_installation(id, now).await?;
-        info!(installation_id = id, "installation deleted");
+    let Some(info) = ctx
+        .github
+        .installation(id.clone())
+        .await
+        .context("read the installation")?
+    else {
+        // GitHub no longer knows it: uninstalled (whatever the event said).
+        ctx.store.delete_installation(id.0, now).await?;
+        ctx.github.forget_installation(&id);
+        info!(installation_id = id.0, ?change, "installation deleted");
         return Ok(());
-    }
-    let suspended = match sync.change {
-        InstallationChange::Suspended => true,
-        InstallationChange::Active => false,
-        // A repository change says nothing about suspension: keep what we know.
-        _ => store
-            .get_installation(id)
-            .await?
-            .is_some_and(|i| i.suspended),
     };
     let installation = Installation {
-        id,
-        account_login: sync.account_login,
-        account_type: sync.account_type,
-        repository_selection: match sync.repository_selection {
+        id: id.0,
+        account_login: info.account_login,
+        account_type: info.account_type,
+        repository_selection: match info.repository_selection {
             RepositorySelection::All => "all".into(),
             RepositorySelection::Selected => "selected".into(),
         },
-        suspended,
+        suspended: info.suspended,
     };
-    store.upsert_installation(&installation, now).await?;
-    let added: Vec<InstallationRepository> = sync
-        .added
+    ctx.store.upsert_installation(&installation, now).await?;
+    if installation.suspended {
+        // A suspended installation cannot get a token; its repository list stays as it was.
+        info!(installation_id = id.0, ?change, "installation suspended");
+        return Ok(());
+    }
+    let repositories = match ctx.github.client(id.clone()).await {
+        Ok(client) => client.list_repositories().await,
+        Err(e) => Err(e),
+    };
+    let (_, repositories) = match repositories {
+        Ok(listed) => listed,
+        // Uninstalled between the two calls: the next delivery (or retry) records the deletion.
+        Err(GitHubError::NotFound) => anyhow::bail!("installation {id} disappeared while syncing"),
+        Err(e) => return Err(e).context("list the installation's repositories"),
+    };
+    let now_granted: Vec<InstallationRepository> = repositories
         .iter()
         .map(|r| InstallationRepository {
             repo_id: r.id.0,
             full_name: r.name.to_string(),
         })
         .collect();
-    let removed: Vec<i64> = sync.removed.iter().map(|r| r.id.0).collect();
-    store
-        .update_installation_repositories(id, &added, &removed, now)
+    let granted_ids: BTreeSet<i64> = now_granted.iter().map(|r| r.repo_id).collect();
+    let removed: Vec<i64> = ctx
+        .store
+        .list_installation_repositories(id.0)
+        .await?
+        .into_iter()
+        .map(|r| r.repo_id)
+        .filter(|repo_id| !granted_ids.contains(repo_id))
+        .collect();
+    ctx.store
+        .update_installation_repositories(id.0, &now_granted, &removed, now)
         .await?;
     info!(
-        installation_id = id,
+        installation_id = id.0,
+        ?change,
         account = %installation.account_login,
-        added = added.len(),
+        repositories = now_granted.len(),
         removed = removed.len(),
-        suspended,
-        "installation updated"
+        "installation synced"
     );
     Ok(())
 }

@@ -4,6 +4,8 @@ mod installations;
 
 use feedback::Store;
 
+use crate::github::GitHubApp;
+
 use crate::jobs::Job;
 
 /// What handlers may use. Built once per process and shared by its workers.
@@ -11,6 +13,8 @@ use crate::jobs::Job;
 pub struct Context {
     /// The store.
     pub store: Store,
+    /// The GitHub App.
+    pub github: GitHubApp,
 }
 
 /// Job kinds this version can run. Workers claim only these, so jobs for features still being
@@ -23,26 +27,7 @@ pub async fn run(ctx: &Context, job: Job) -> anyhow::Result<()> {
         Job::SyncInstallation {
             installation,
             change,
-            account_login,
-            account_type,
-            repository_selection,
-            added,
-            removed,
-        } => {
-            installations::handle_sync(
-                &ctx.store,
-                installations::Sync {
-                    installation,
-                    change,
-                    account_login,
-                    account_type,
-                    repository_selection,
-                    added,
-                    removed,
-                },
-            )
-            .await
-        }
+        } => installations::handle_sync(ctx, installation, change).await,
         // Not claimable yet (see HANDLED_KINDS); reaching here means a kind was added to
         // HANDLED_KINDS without a handler.
         other => anyhow::bail!("no handler for `{}` jobs in this version", other.kind()),

@@ -10,7 +10,7 @@ use feedback::NewJob;
 use feedback::queue::RetryPolicy;
 use serde::{Deserialize, Serialize};
 
-use crate::events::{InstallationAction, PrAction, RepoStub, RepositorySelection, WebhookEvent};
+use crate::events::{InstallationAction, PrAction, WebhookEvent};
 use crate::github::ids::{CommentId, CommitSha, InstallationId, PrNumber, RepoName, User};
 
 /// A unit of work, as stored in the queue's `payload` (tagged by `kind`).
@@ -102,22 +102,14 @@ pub enum Job {
         /// Who did it.
         actor: User,
     },
-    /// Keep our record of an installation and its repositories current.
+    /// Keep our record of an installation and its repositories current. The event only
+    /// triggers it: the handler reads the installation's state from GitHub, so deliveries
+    /// arriving out of order (suspend, then unsuspend) still converge on the truth.
     SyncInstallation {
         /// The installation.
         installation: InstallationId,
-        /// What happened to it.
+        /// What the event said happened (for the logs; GitHub's answer decides).
         change: InstallationChange,
-        /// The account it is installed on.
-        account_login: String,
-        /// `User` or `Organization`.
-        account_type: String,
-        /// All repositories or selected ones.
-        repository_selection: RepositorySelection,
-        /// Repositories now granted.
-        added: Vec<RepoStub>,
-        /// Repositories no longer granted.
-        removed: Vec<RepoStub>,
     },
 }
 
@@ -153,6 +145,10 @@ impl Job {
     fn supersede_key(&self) -> Option<String> {
         match self {
             Job::Review { repo, pr, .. } => Some(format!("review:{repo}#{pr}")),
+            // One sync reads the whole current state, so a queued one is as good as two.
+            Job::SyncInstallation { installation, .. } => {
+                Some(format!("installation:{installation}"))
+            }
             _ => None,
         }
     }
@@ -245,20 +241,10 @@ pub fn jobs_for_event(event: &WebhookEvent) -> Vec<Job> {
                 InstallationAction::Suspend => InstallationChange::Suspended,
                 InstallationAction::Deleted => InstallationChange::Deleted,
             },
-            account_login: e.installation.account_login.clone(),
-            account_type: e.installation.account_type.clone(),
-            repository_selection: e.installation.repository_selection,
-            added: e.repositories.clone(),
-            removed: vec![],
         }),
         WebhookEvent::InstallationRepositoriesChanged(e) => Some(Job::SyncInstallation {
             installation: e.installation.id.clone(),
             change: InstallationChange::Repositories,
-            account_login: e.installation.account_login.clone(),
-            account_type: e.installation.account_type.clone(),
-            repository_selection: e.repository_selection,
-            added: e.added.clone(),
-            removed: e.removed.clone(),
         }),
     };
     job.into_iter().collect()

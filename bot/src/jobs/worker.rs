@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, error, info, info_span, warn};
 
 use crate::config::{ConfigError, Env};
+use crate::github::GitHubError;
 use crate::handlers::{self, Context};
 use crate::jobs::Job;
 
@@ -186,7 +187,7 @@ impl Worker {
         let kind = job.kind.clone();
         let outcome = match Job::from_payload(&job.payload) {
             // A payload we cannot read will not become readable by retrying.
-            Err(e) => Outcome::Failed(format!("unreadable job payload: {e}"), false),
+            Err(e) => Outcome::Failed(format!("unreadable job payload: {e}"), Retry::Never),
             Ok(parsed) => self.execute(job.id, parsed, shutdown).await,
         };
         let now = Utc::now();
@@ -204,17 +205,22 @@ impl Worker {
                     Step::LeaseLost(job.id)
                 }
             }
-            Outcome::Failed(error, retryable) => {
+            Outcome::Failed(error, retry) => {
                 metrics::counter!("reviewbot_job_failures_total", "kind" => kind.clone())
                     .increment(1);
-                // A failure retrying cannot fix becomes a dead letter at once.
-                let retry_at = retryable.then(|| {
-                    let delay = self
-                        .settings
-                        .retry
-                        .backoff(job.attempt, &mut rand::thread_rng());
-                    now + chrono::Duration::from_std(delay).unwrap_or_default()
-                });
+                let backoff = self
+                    .settings
+                    .retry
+                    .backoff(job.attempt, &mut rand::thread_rng());
+                let delay = match retry {
+                    Retry::Backoff => Some(backoff),
+                    // GitHub's rate-limit rules: wait at least as long as it asks.
+                    Retry::NotBefore(wait) => Some(backoff.max(wait)),
+                    // A failure retrying cannot fix becomes a dead letter at once.
+                    Retry::Never => None,
+                };
+                let retry_at =
+                    delay.map(|d| now + chrono::Duration::from_std(d).unwrap_or_default());
                 let result = store
                     .fail_job(job.id, &self.id, &error, retry_at, now)
                     .await?;
@@ -275,10 +281,10 @@ impl Worker {
                 joined = &mut task => {
                     return match joined {
                         Ok(Ok(Ok(()))) => Outcome::Finished,
-                        Ok(Ok(Err(e))) => Outcome::Failed(format!("{e:#}"), true),
-                        Ok(Err(_)) => Outcome::Failed(format!("timed out after {JOB_TIMEOUT:?}"), true),
-                        Err(e) if e.is_panic() => Outcome::Failed("the job panicked".into(), true),
-                        Err(e) => Outcome::Failed(format!("the job was cancelled: {e}"), true),
+                        Ok(Ok(Err(e))) => Outcome::Failed(format!("{e:#}"), retry_for(&e)),
+                        Ok(Err(_)) => Outcome::Failed(format!("timed out after {JOB_TIMEOUT:?}"), Retry::Backoff),
+                        Err(e) if e.is_panic() => Outcome::Failed("the job panicked".into(), Retry::Backoff),
+                        Err(e) => Outcome::Failed(format!("the job was cancelled: {e}"), Retry::Backoff),
                     };
                 }
                 _ = heartbeat.tick() => {
@@ -299,7 +305,79 @@ impl Worker {
 
 enum Outcome {
     Finished,
-    /// The error, and whether another attempt could succeed.
-    Failed(String, bool),
+    /// The error, and when another attempt may run.
+    Failed(String, Retry),
     Interrupted,
+}
+
+/// When a failed job may run again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Retry {
+    /// After the policy's backoff.
+    Backoff,
+    /// After the backoff, and no sooner than this (a rate limit's `retry-after` or reset).
+    NotBefore(Duration),
+    /// Never: another attempt would fail the same way.
+    Never,
+}
+
+/// Reads a GitHub rate limit anywhere in the error's chain.
+fn retry_for(error: &anyhow::Error) -> Retry {
+    let rate_limit = error
+        .chain()
+        .find_map(|cause| match cause.downcast_ref::<GitHubError>() {
+            Some(GitHubError::RateLimited {
+                retry_after,
+                reset_at,
+            }) => Some((*retry_after, *reset_at)),
+            _ => None,
+        });
+    match rate_limit {
+        Some((Some(after), _)) => Retry::NotBefore(after),
+        Some((None, Some(reset_at))) => {
+            Retry::NotBefore((reset_at - Utc::now()).to_std().unwrap_or_default())
+        }
+        // GitHub: with neither header, wait at least a minute.
+        Some((None, None)) => Retry::NotBefore(Duration::from_secs(60)),
+        None => Retry::Backoff,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_limits_set_the_earliest_retry() {
+        let limited = |retry_after, reset_at| {
+            anyhow::Error::new(GitHubError::RateLimited {
+                retry_after,
+                reset_at,
+            })
+            .context("list repositories")
+        };
+        assert_eq!(
+            retry_for(&limited(Some(Duration::from_secs(42)), None)),
+            Retry::NotBefore(Duration::from_secs(42))
+        );
+        let Retry::NotBefore(wait) = retry_for(&limited(
+            None,
+            Some(Utc::now() + chrono::Duration::seconds(90)),
+        )) else {
+            panic!("a reset time is a wait")
+        };
+        assert!(
+            wait > Duration::from_secs(80) && wait <= Duration::from_secs(90),
+            "{wait:?}"
+        );
+        assert_eq!(
+            retry_for(&limited(None, None)),
+            Retry::NotBefore(Duration::from_secs(60))
+        );
+        assert_eq!(retry_for(&anyhow::anyhow!("boom")), Retry::Backoff);
+        assert_eq!(
+            retry_for(&anyhow::Error::new(GitHubError::Server { status: 502 })),
+            Retry::Backoff
+        );
+    }
 }

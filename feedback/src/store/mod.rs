@@ -14,8 +14,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{ConnectOptions, Connection};
 use tracing::instrument;
 
 use crate::StoreError;
@@ -90,10 +91,14 @@ impl Store {
                 Backend::Sqlite(sqlite::SqliteStore::new(pool))
             }
             "postgres" | "postgresql" => {
+                let options = PgConnectOptions::from_str(url)?;
+                // One direct connection first: a pool only reports "timed out", this reports
+                // why (refused, unknown host, bad password, missing database).
+                options.connect().await?.close().await?;
                 let pool = PgPoolOptions::new()
                     .max_connections(POOL_SIZE)
                     .acquire_timeout(Duration::from_secs(10))
-                    .connect(url)
+                    .connect_with(options)
                     .await?;
                 Backend::Postgres(postgres::PostgresStore::new(pool))
             }

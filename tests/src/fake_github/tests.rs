@@ -17,6 +17,7 @@ fn app_with_key(fake: &FakeGitHub, pem: &str) -> GitHubApp {
     GitHubApp::new(&GitHubConfig {
         app_id: fake.app_id(),
         private_key: SecretString::from(pem.to_owned()),
+        private_key_source: "GITHUB_PRIVATE_KEY",
         webhook_secrets: vec![],
         api_url: Url::parse(&fake.url()).unwrap(),
     })
