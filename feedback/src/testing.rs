@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use sqlx::{Connection, Executor, PgConnection};
 
@@ -115,6 +116,16 @@ impl Drop for TestDatabase {
     }
 }
 
+/// Set by [`durable_postgres`]: the throwaway server keeps fsync and synchronous commit on.
+static DURABLE: AtomicBool = AtomicBool::new(false);
+
+/// Makes the throwaway Postgres server (if this process starts one) as durable as a production
+/// server, for benchmarks: call before the first [`TestDatabase::postgres`]. Tests leave it
+/// off, since their data is thrown away.
+pub fn durable_postgres() {
+    DURABLE.store(true, Ordering::SeqCst);
+}
+
 fn with_database(admin_url: &str, name: &str) -> String {
     let mut url = url::Url::parse(admin_url).expect("a valid Postgres URL");
     url.set_path(name);
@@ -214,10 +225,14 @@ fn start_throwaway_server() -> Result<String, String> {
         .and_then(|l| l.local_addr())
         .map_err(|e| e.to_string())?
         .port();
-    // Durability is off: this server holds throwaway test data only.
+    // Durability is off unless asked for: tests hold throwaway data only.
+    let durability = if DURABLE.load(Ordering::SeqCst) {
+        ""
+    } else {
+        " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    };
     let options = format!(
-        "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off \
-         -c full_page_writes=off -c max_connections=400",
+        "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=400{durability}",
         dir.display()
     );
     let log = dir.join("server.log");

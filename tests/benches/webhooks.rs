@@ -5,7 +5,8 @@
 //! Run: `cargo bench -p e2e --bench webhooks` (Postgres as the tests find it; set
 //! `BENCH_SECONDS` to change each phase's length, `BENCH_BACKENDS=sqlite` to skip Postgres).
 //! The fixed-rate phase is open-loop: latency counts from each request's scheduled send time,
-//! so a stalled server cannot hide its queueing (no coordinated omission).
+//! so a stalled server cannot hide its queueing (no coordinated omission). Both databases are
+//! durable: SQLite with `synchronous=FULL` on disk, Postgres with fsync and synchronous commit.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -117,6 +118,9 @@ async fn fixed_rate(load: Arc<Load>, per_second: u64, seconds: u64) -> (Vec<Dura
 
 fn main() {
     e2e::init();
+    // A Postgres this process starts keeps fsync on, like production (an external one, from
+    // REVIEWBOT_TEST_POSTGRES_URL, is measured as configured).
+    feedback::testing::durable_postgres();
     let seconds: u64 = std::env::var("BENCH_SECONDS")
         .ok()
         .and_then(|s| s.parse().ok())
