@@ -77,6 +77,31 @@ impl TestDatabase {
         &self.url
     }
 
+    /// Postgres only: refuses new connections and ends existing ones (`false`), as a database
+    /// outage would, or lets connections in again (`true`).
+    pub async fn set_reachable(&self, reachable: bool) {
+        let Cleanup::Postgres { admin_url, name } = &self.cleanup else {
+            panic!("set_reachable needs a Postgres test database")
+        };
+        let mut admin = PgConnection::connect(admin_url)
+            .await
+            .expect("connect as admin");
+        admin
+            .execute(sqlx::AssertSqlSafe(format!(
+                "ALTER DATABASE {name} WITH ALLOW_CONNECTIONS {reachable}"
+            )))
+            .await
+            .expect("change ALLOW_CONNECTIONS");
+        if !reachable {
+            admin
+                .execute(sqlx::AssertSqlSafe(format!(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+                )))
+                .await
+                .expect("end connections");
+        }
+    }
+
     /// Connects and migrates.
     pub async fn store(&self) -> Store {
         let store = Store::connect(&self.url)

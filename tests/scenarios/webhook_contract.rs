@@ -242,3 +242,54 @@ async fn health_readiness_and_metrics_answer(backend: Backend) {
     }
     app.stop().await;
 }
+
+/// A database outage: not ready, deliveries refused with 503 (GitHub shows them failed, to be
+/// redelivered) and nothing half-recorded; when the database is back, so is the service.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_outage_answers_503_and_recovers() {
+    let Some(db) = Backend::Postgres.database().await else {
+        return;
+    };
+    let app = TestApp::spawn(db).await;
+    let control = app.database();
+    let body = webhook_fixture("pull_request", "opened.payload.json");
+    control.set_reachable(false).await;
+    let ready = app.http.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        app.deliver("pull_request", "outage-1", &body).await,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(
+        app.http
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK,
+        "alive, just not ready"
+    );
+
+    control.set_reachable(true).await;
+    let deadline = tokio::time::Instant::now() + e2e::WAIT;
+    while app
+        .http
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        != StatusCode::OK
+    {
+        assert!(tokio::time::Instant::now() < deadline, "never ready again");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // GitHub's redelivery of the refused delivery now lands, once.
+    assert_eq!(
+        app.deliver("pull_request", "outage-1", &body).await,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(app.store.list_jobs(None).await.unwrap().len(), 1);
+    app.stop().await;
+}

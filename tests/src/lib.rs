@@ -117,7 +117,7 @@ pub struct TestApp {
     pub http: reqwest::Client,
     shutdown: CancellationToken,
     server: tokio::task::JoinHandle<anyhow::Result<()>>,
-    _db: TestDatabase,
+    db: TestDatabase,
 }
 
 impl TestApp {
@@ -147,8 +147,13 @@ impl TestApp {
             http: reqwest::Client::new(),
             shutdown,
             server,
-            _db: db,
+            db,
         }
+    }
+
+    /// The database it runs on.
+    pub fn database(&self) -> &TestDatabase {
+        &self.db
     }
 
     /// A URL on this server.
