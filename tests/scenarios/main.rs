@@ -1,3 +1,5 @@
 //! End-to-end scenarios, one module per feature, compiled into one test binary.
 
+mod installations;
+mod processes;
 mod webhook_contract;
