@@ -5,7 +5,9 @@
 //! tested without sleeping and every process agrees on what a timestamp means (UTC).
 
 mod postgres;
+mod shared;
 mod sqlite;
+mod ts;
 
 #[cfg(test)]
 mod contract;

@@ -11,12 +11,14 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
+use sqlx::Sqlite;
 use sqlx::sqlite::{SqlitePool, SqliteRow};
 use tokio::sync::{mpsc, oneshot};
 
+use super::shared::shared_store_methods;
+use super::ts::Ts;
 use crate::StoreError;
 use crate::model::*;
-use crate::time::{from_text, to_text};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 
@@ -39,46 +41,7 @@ struct DeliveryRequest {
     reply: oneshot::Sender<Result<RecordedDelivery, StoreError>>,
 }
 
-fn ts(row: &SqliteRow, column: &str) -> Result<DateTime<Utc>, StoreError> {
-    from_text(&row.try_get::<String, _>(column)?)
-}
-
-fn ts_opt(row: &SqliteRow, column: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
-    row.try_get::<Option<String>, _>(column)?
-        .map(|text| from_text(&text))
-        .transpose()
-}
-
-fn job_record(row: &SqliteRow) -> Result<JobRecord, StoreError> {
-    Ok(JobRecord {
-        id: JobId(row.try_get("id")?),
-        kind: row.try_get("kind")?,
-        payload: row.try_get("payload")?,
-        delivery_id: row.try_get("delivery_id")?,
-        supersede_key: row.try_get("supersede_key")?,
-        state: JobState::parse(&row.try_get::<String, _>("state")?)?,
-        attempts: row.try_get("attempts")?,
-        max_attempts: row.try_get("max_attempts")?,
-        run_at: ts(row, "run_at")?,
-        lease_owner: row.try_get("lease_owner")?,
-        lease_expires_at: ts_opt(row, "lease_expires_at")?,
-        last_error: row.try_get("last_error")?,
-        superseded_by: row.try_get::<Option<i64>, _>("superseded_by")?.map(JobId),
-        created_at: ts(row, "created_at")?,
-        finished_at: ts_opt(row, "finished_at")?,
-    })
-}
-
-fn claimed_job(row: &SqliteRow) -> Result<ClaimedJob, StoreError> {
-    Ok(ClaimedJob {
-        id: JobId(row.try_get("id")?),
-        kind: row.try_get("kind")?,
-        payload: row.try_get("payload")?,
-        delivery_id: row.try_get("delivery_id")?,
-        attempt: row.try_get("attempts")?,
-        max_attempts: row.try_get("max_attempts")?,
-    })
-}
+shared_store_methods!(SqliteStore, Sqlite, SqliteRow);
 
 impl SqliteStore {
     /// Wraps the pool and starts the delivery writer (needs a tokio runtime).
@@ -88,18 +51,10 @@ impl SqliteStore {
         SqliteStore { pool, deliveries }
     }
 
-    pub(super) async fn migrate(&self) -> Result<(), StoreError> {
-        MIGRATOR.run(&self.pool).await?;
-        Ok(())
-    }
-
-    pub(super) async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
-    }
-
-    pub(super) async fn close(&self) {
-        self.pool.close().await;
+    /// Takes the write lock up front, so a busy database queues this writer rather than
+    /// failing it halfway through.
+    async fn begin(&self) -> Result<sqlx::Transaction<'static, Sqlite>, StoreError> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 
     pub(super) async fn record_delivery(
@@ -120,17 +75,6 @@ impl SqliteStore {
         answer.await.map_err(|_| StoreError::Closed)?
     }
 
-    pub(super) async fn enqueue_job(
-        &self,
-        job: &NewJob,
-        now: DateTime<Utc>,
-    ) -> Result<JobId, StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let id = insert_job(&mut tx, job, None, now).await?;
-        tx.commit().await?;
-        Ok(id)
-    }
-
     pub(super) async fn claim_next_job(
         &self,
         worker: &str,
@@ -138,22 +82,10 @@ impl SqliteStore {
         now: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<Option<ClaimedJob>, StoreError> {
-        let now = to_text(now);
-        let until = to_text(until);
         let kinds = serde_json::to_string(kinds).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        // A job whose worker died with every attempt used becomes a dead letter, not a loop.
-        sqlx::query(
-            "UPDATE jobs SET state = 'dead', finished_at = $1, updated_at = $1, lease_owner = NULL, \
-             lease_expires_at = NULL, last_error = 'lease expired on attempt ' || attempts || ' of ' \
-             || max_attempts || ' (the worker stopped or was killed)' \
-             || COALESCE('; previous error: ' || last_error, '') \
-             WHERE state = 'running' AND lease_expires_at < $1 AND attempts >= max_attempts",
-        )
-        .bind(&now)
-        .execute(&self.pool)
-        .await?;
         // Expired leases first (their jobs are the oldest), then queued jobs in order. Two
         // single-statement claims, each atomic, each served by its own partial index.
+        self.reap_expired_leases(now).await?;
         for candidates in [
             "SELECT id FROM jobs WHERE state = 'running' AND lease_expires_at < $3 \
              AND kind IN (SELECT value FROM json_each($4)) ORDER BY lease_expires_at, id LIMIT 1",
@@ -167,8 +99,8 @@ impl SqliteStore {
             );
             let row = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(worker)
-                .bind(&until)
-                .bind(&now)
+                .bind(Ts(until))
+                .bind(Ts(now))
                 .bind(&kinds)
                 .fetch_optional(&self.pool)
                 .await?;
@@ -178,528 +110,6 @@ impl SqliteStore {
         }
         Ok(None)
     }
-
-    pub(super) async fn extend_lease(
-        &self,
-        job: JobId,
-        worker: &str,
-        now: DateTime<Utc>,
-        until: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE jobs SET lease_expires_at = $1, updated_at = $2 \
-             WHERE id = $3 AND state = 'running' AND lease_owner = $4",
-        )
-        .bind(to_text(until))
-        .bind(to_text(now))
-        .bind(job.0)
-        .bind(worker)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    pub(super) async fn complete_job(
-        &self,
-        job: JobId,
-        worker: &str,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE jobs SET state = 'done', finished_at = $1, updated_at = $1, \
-             lease_owner = NULL, lease_expires_at = NULL \
-             WHERE id = $2 AND state = 'running' AND lease_owner = $3",
-        )
-        .bind(to_text(now))
-        .bind(job.0)
-        .bind(worker)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    pub(super) async fn fail_job(
-        &self,
-        job: JobId,
-        worker: &str,
-        error: &str,
-        retry_at: Option<DateTime<Utc>>,
-        now: DateTime<Utc>,
-    ) -> Result<FailedJob, StoreError> {
-        let row = sqlx::query(
-            "UPDATE jobs SET \
-               state = CASE WHEN attempts >= max_attempts OR $1 IS NULL THEN 'dead' ELSE 'queued' END, \
-               run_at = CASE WHEN attempts >= max_attempts OR $1 IS NULL THEN run_at ELSE $1 END, \
-               finished_at = CASE WHEN attempts >= max_attempts OR $1 IS NULL THEN $2 ELSE NULL END, \
-               last_error = $3, lease_owner = NULL, lease_expires_at = NULL, updated_at = $2 \
-             WHERE id = $4 AND state = 'running' AND lease_owner = $5 \
-             RETURNING state, run_at",
-        )
-        .bind(retry_at.map(to_text))
-        .bind(to_text(now))
-        .bind(error)
-        .bind(job.0)
-        .bind(worker)
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(row) = row else {
-            return Ok(FailedJob::LeaseLost);
-        };
-        Ok(
-            match JobState::parse(&row.try_get::<String, _>("state")?)? {
-                JobState::Dead => FailedJob::Dead,
-                _ => FailedJob::Retrying {
-                    run_at: ts(&row, "run_at")?,
-                },
-            },
-        )
-    }
-
-    pub(super) async fn release_job(
-        &self,
-        job: JobId,
-        worker: &str,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE jobs SET state = 'queued', attempts = attempts - 1, run_at = $1, \
-             updated_at = $1, lease_owner = NULL, lease_expires_at = NULL \
-             WHERE id = $2 AND state = 'running' AND lease_owner = $3",
-        )
-        .bind(to_text(now))
-        .bind(job.0)
-        .bind(worker)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    pub(super) async fn get_job(&self, job: JobId) -> Result<JobRecord, StoreError> {
-        let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(job.0)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("job {job}")))?;
-        job_record(&row)
-    }
-
-    pub(super) async fn list_jobs(
-        &self,
-        state: Option<JobState>,
-    ) -> Result<Vec<JobRecord>, StoreError> {
-        let sql =
-            format!("SELECT {JOB_COLUMNS} FROM jobs WHERE ($1 IS NULL OR state = $1) ORDER BY id");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(state.map(JobState::as_str))
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(job_record).collect()
-    }
-
-    pub(super) async fn queue_depth(&self) -> Result<QueueDepth, StoreError> {
-        let row = sqlx::query(
-            "SELECT \
-               COALESCE(SUM(CASE WHEN state = 'queued' THEN 1 ELSE 0 END), 0) AS queued, \
-               COALESCE(SUM(CASE WHEN state = 'running' THEN 1 ELSE 0 END), 0) AS running, \
-               COALESCE(SUM(CASE WHEN state = 'dead' THEN 1 ELSE 0 END), 0) AS dead \
-             FROM jobs WHERE state IN ('queued', 'running', 'dead')",
-        )
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(QueueDepth {
-            queued: row.try_get("queued")?,
-            running: row.try_get("running")?,
-            dead: row.try_get("dead")?,
-        })
-    }
-
-    pub(super) async fn delivery_exists(&self, delivery_id: &str) -> Result<bool, StoreError> {
-        let row = sqlx::query("SELECT 1 FROM deliveries WHERE delivery_id = $1")
-            .bind(delivery_id)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.is_some())
-    }
-
-    pub(super) async fn upsert_installation(
-        &self,
-        installation: &Installation,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO installations (id, account_login, account_type, repository_selection, \
-             suspended, deleted_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, NULL, $6, $6) \
-             ON CONFLICT (id) DO UPDATE SET account_login = excluded.account_login, \
-             account_type = excluded.account_type, \
-             repository_selection = excluded.repository_selection, \
-             suspended = excluded.suspended, deleted_at = NULL, updated_at = excluded.updated_at",
-        )
-        .bind(installation.id)
-        .bind(&installation.account_login)
-        .bind(&installation.account_type)
-        .bind(&installation.repository_selection)
-        .bind(installation.suspended)
-        .bind(to_text(now))
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    pub(super) async fn delete_installation(
-        &self,
-        id: i64,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query("DELETE FROM installation_repositories WHERE installation_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE installations SET deleted_at = $1, updated_at = $1 WHERE id = $2")
-            .bind(to_text(now))
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub(super) async fn get_installation(
-        &self,
-        id: i64,
-    ) -> Result<Option<Installation>, StoreError> {
-        let row = sqlx::query(
-            "SELECT id, account_login, account_type, repository_selection, suspended \
-             FROM installations WHERE id = $1 AND deleted_at IS NULL",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|row| {
-            Ok(Installation {
-                id: row.try_get("id")?,
-                account_login: row.try_get("account_login")?,
-                account_type: row.try_get("account_type")?,
-                repository_selection: row.try_get("repository_selection")?,
-                suspended: row.try_get("suspended")?,
-            })
-        })
-        .transpose()
-    }
-
-    pub(super) async fn update_installation_repositories(
-        &self,
-        installation_id: i64,
-        added: &[InstallationRepository],
-        removed: &[i64],
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        for repo in added {
-            sqlx::query(
-                "INSERT INTO installation_repositories (installation_id, repo_id, full_name, added_at) \
-                 VALUES ($1, $2, $3, $4) ON CONFLICT (installation_id, repo_id) \
-                 DO UPDATE SET full_name = excluded.full_name",
-            )
-            .bind(installation_id)
-            .bind(repo.repo_id)
-            .bind(&repo.full_name)
-            .bind(to_text(now))
-            .execute(&mut *tx)
-            .await?;
-        }
-        for repo_id in removed {
-            sqlx::query(
-                "DELETE FROM installation_repositories WHERE installation_id = $1 AND repo_id = $2",
-            )
-            .bind(installation_id)
-            .bind(repo_id)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub(super) async fn list_installation_repositories(
-        &self,
-        installation_id: i64,
-    ) -> Result<Vec<InstallationRepository>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT repo_id, full_name FROM installation_repositories \
-             WHERE installation_id = $1 ORDER BY full_name",
-        )
-        .bind(installation_id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(InstallationRepository {
-                    repo_id: row.try_get("repo_id")?,
-                    full_name: row.try_get("full_name")?,
-                })
-            })
-            .collect()
-    }
-
-    pub(super) async fn insert_model_call(
-        &self,
-        call: &NewModelCall,
-    ) -> Result<ModelCallId, StoreError> {
-        let row = sqlx::query(
-            "INSERT INTO model_calls (installation_id, repo, pr, head_sha, job_id, analysis, \
-             prompt_id, prompt_version, provider, model, deployment, messages, response_format, \
-             raw_answer, finish_reason, status, error, tokens_in, tokens_out, latency_ms, attempt, \
-             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
-             $16, $17, $18, $19, $20, $21, $22) RETURNING id",
-        )
-        .bind(call.installation_id)
-        .bind(&call.repo)
-        .bind(call.pr)
-        .bind(&call.head_sha)
-        .bind(call.job_id.map(|j| j.0))
-        .bind(&call.analysis)
-        .bind(&call.prompt_id)
-        .bind(&call.prompt_version)
-        .bind(&call.provider)
-        .bind(&call.model)
-        .bind(&call.deployment)
-        .bind(&call.messages)
-        .bind(&call.response_format)
-        .bind(&call.raw_answer)
-        .bind(&call.finish_reason)
-        .bind(call.status.as_str())
-        .bind(&call.error)
-        .bind(call.tokens_in)
-        .bind(call.tokens_out)
-        .bind(call.latency_ms)
-        .bind(call.attempt)
-        .bind(to_text(call.created_at))
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(ModelCallId(row.try_get("id")?))
-    }
-
-    pub(super) async fn get_model_call(&self, id: ModelCallId) -> Result<ModelCall, StoreError> {
-        let row = sqlx::query("SELECT * FROM model_calls WHERE id = $1")
-            .bind(id.0)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("model call {id}")))?;
-        Ok(ModelCall {
-            id,
-            call: NewModelCall {
-                installation_id: row.try_get("installation_id")?,
-                repo: row.try_get("repo")?,
-                pr: row.try_get("pr")?,
-                head_sha: row.try_get("head_sha")?,
-                job_id: row.try_get::<Option<i64>, _>("job_id")?.map(JobId),
-                analysis: row.try_get("analysis")?,
-                prompt_id: row.try_get("prompt_id")?,
-                prompt_version: row.try_get("prompt_version")?,
-                provider: row.try_get("provider")?,
-                model: row.try_get("model")?,
-                deployment: row.try_get("deployment")?,
-                messages: row.try_get("messages")?,
-                response_format: row.try_get("response_format")?,
-                raw_answer: row.try_get("raw_answer")?,
-                finish_reason: row.try_get("finish_reason")?,
-                status: ModelCallStatus::parse(&row.try_get::<String, _>("status")?)?,
-                error: row.try_get("error")?,
-                tokens_in: row.try_get("tokens_in")?,
-                tokens_out: row.try_get("tokens_out")?,
-                latency_ms: row.try_get("latency_ms")?,
-                attempt: row.try_get("attempt")?,
-                created_at: ts(&row, "created_at")?,
-            },
-        })
-    }
-
-    pub(super) async fn insert_suggestion(
-        &self,
-        s: &NewSuggestion,
-    ) -> Result<Inserted<SuggestionId>, StoreError> {
-        let row = sqlx::query(
-            "INSERT INTO suggestions (model_call_id, review_id, repo, pr, head_sha, kind, source, \
-             category, path, line, anchor, severity, confidence, cwe, fingerprint, title, body, \
-             original, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-             $14, $15, $16, $17, $18, $19) ON CONFLICT (repo, pr, fingerprint) DO NOTHING RETURNING id",
-        )
-        .bind(s.model_call_id.map(|m| m.0))
-        .bind(s.review_id.map(|r| r.0))
-        .bind(&s.repo)
-        .bind(s.pr)
-        .bind(&s.head_sha)
-        .bind(s.kind.as_str())
-        .bind(s.source.as_str())
-        .bind(&s.category)
-        .bind(&s.path)
-        .bind(s.line)
-        .bind(s.anchor.as_str())
-        .bind(&s.severity)
-        .bind(s.confidence)
-        .bind(&s.cwe)
-        .bind(&s.fingerprint)
-        .bind(&s.title)
-        .bind(&s.body)
-        .bind(&s.original)
-        .bind(to_text(s.created_at))
-        .fetch_optional(&self.pool)
-        .await?;
-        match row {
-            Some(row) => Ok(Inserted::New(SuggestionId(row.try_get("id")?))),
-            None => Ok(Inserted::Duplicate),
-        }
-    }
-
-    pub(super) async fn set_suggestion_comment(
-        &self,
-        id: SuggestionId,
-        github_comment_id: i64,
-    ) -> Result<(), StoreError> {
-        let done = sqlx::query("UPDATE suggestions SET github_comment_id = $1 WHERE id = $2")
-            .bind(github_comment_id)
-            .bind(id.0)
-            .execute(&self.pool)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!("suggestion {id}")));
-        }
-        Ok(())
-    }
-
-    pub(super) async fn get_suggestion(&self, id: SuggestionId) -> Result<Suggestion, StoreError> {
-        let row = sqlx::query("SELECT * FROM suggestions WHERE id = $1")
-            .bind(id.0)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("suggestion {id}")))?;
-        Ok(Suggestion {
-            id,
-            github_comment_id: row.try_get("github_comment_id")?,
-            suggestion: NewSuggestion {
-                model_call_id: row
-                    .try_get::<Option<i64>, _>("model_call_id")?
-                    .map(ModelCallId),
-                review_id: row.try_get::<Option<i64>, _>("review_id")?.map(ReviewId),
-                repo: row.try_get("repo")?,
-                pr: row.try_get("pr")?,
-                head_sha: row.try_get("head_sha")?,
-                kind: SuggestionKind::parse(&row.try_get::<String, _>("kind")?)?,
-                source: SuggestionSource::parse(&row.try_get::<String, _>("source")?)?,
-                category: row.try_get("category")?,
-                path: row.try_get("path")?,
-                line: row.try_get("line")?,
-                anchor: Anchor::parse(&row.try_get::<String, _>("anchor")?)?,
-                severity: row.try_get("severity")?,
-                confidence: row.try_get("confidence")?,
-                cwe: row.try_get("cwe")?,
-                fingerprint: row.try_get("fingerprint")?,
-                title: row.try_get("title")?,
-                body: row.try_get("body")?,
-                original: row.try_get("original")?,
-                created_at: ts(&row, "created_at")?,
-            },
-        })
-    }
-
-    pub(super) async fn append_feedback_event(
-        &self,
-        e: &NewFeedbackEvent,
-        now: DateTime<Utc>,
-    ) -> Result<Inserted<FeedbackEventId>, StoreError> {
-        let row = sqlx::query(
-            "INSERT INTO feedback_events (suggestion_id, github_id, source, action, actor, role, \
-             reason, note, human_text, occurred_at, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, \
-             $7, $8, $9, $10, $11) ON CONFLICT (github_id) DO NOTHING RETURNING id",
-        )
-        .bind(e.suggestion_id.0)
-        .bind(&e.github_id)
-        .bind(e.source.as_str())
-        .bind(e.action.as_str())
-        .bind(&e.actor)
-        .bind(e.role.as_str())
-        .bind(&e.reason)
-        .bind(&e.note)
-        .bind(&e.human_text)
-        .bind(to_text(e.occurred_at))
-        .bind(to_text(now))
-        .fetch_optional(&self.pool)
-        .await?;
-        match row {
-            Some(row) => Ok(Inserted::New(FeedbackEventId(row.try_get("id")?))),
-            None => Ok(Inserted::Duplicate),
-        }
-    }
-
-    pub(super) async fn list_feedback_events(
-        &self,
-        suggestion: SuggestionId,
-    ) -> Result<Vec<FeedbackEvent>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT * FROM feedback_events WHERE suggestion_id = $1 ORDER BY occurred_at, id",
-        )
-        .bind(suggestion.0)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(FeedbackEvent {
-                    id: FeedbackEventId(row.try_get("id")?),
-                    recorded_at: ts(row, "recorded_at")?,
-                    event: NewFeedbackEvent {
-                        suggestion_id: SuggestionId(row.try_get("suggestion_id")?),
-                        github_id: row.try_get("github_id")?,
-                        source: FeedbackSource::parse(&row.try_get::<String, _>("source")?)?,
-                        action: FeedbackAction::parse(&row.try_get::<String, _>("action")?)?,
-                        actor: row.try_get("actor")?,
-                        role: FeedbackRole::parse(&row.try_get::<String, _>("role")?)?,
-                        reason: row.try_get("reason")?,
-                        note: row.try_get("note")?,
-                        human_text: row.try_get("human_text")?,
-                        occurred_at: ts(row, "occurred_at")?,
-                    },
-                })
-            })
-            .collect()
-    }
-}
-
-async fn insert_job(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    job: &NewJob,
-    delivery_id: Option<&str>,
-    now: DateTime<Utc>,
-) -> Result<JobId, StoreError> {
-    let now = to_text(now);
-    let row = sqlx::query(
-        "INSERT INTO jobs (kind, payload, delivery_id, supersede_key, state, attempts, \
-         max_attempts, run_at, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, 'queued', 0, $5, $6, $7, $7) RETURNING id",
-    )
-    .bind(&job.kind)
-    .bind(&job.payload)
-    .bind(delivery_id)
-    .bind(&job.supersede_key)
-    .bind(job.max_attempts)
-    .bind(to_text(job.run_at))
-    .bind(&now)
-    .fetch_one(&mut **tx)
-    .await?;
-    let id = JobId(row.try_get("id")?);
-    if let Some(key) = &job.supersede_key {
-        sqlx::query(
-            "UPDATE jobs SET state = 'superseded', superseded_by = $1, finished_at = $2, \
-             updated_at = $2 WHERE supersede_key = $3 AND state = 'queued' AND id <> $1",
-        )
-        .bind(id.0)
-        .bind(&now)
-        .bind(key)
-        .execute(&mut **tx)
-        .await?;
-    }
-    Ok(id)
 }
 
 /// The group-commit writer: drains every waiting delivery into one transaction.
@@ -743,34 +153,4 @@ async fn record_batch(
     }
     tx.commit().await?;
     Ok(results)
-}
-
-async fn record_one(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    delivery: &NewDelivery,
-    jobs: &[NewJob],
-) -> Result<RecordedDelivery, StoreError> {
-    let inserted = sqlx::query(
-        "INSERT INTO deliveries (delivery_id, event, action, installation_id, repo, outcome, \
-         jobs_enqueued, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-         ON CONFLICT (delivery_id) DO NOTHING",
-    )
-    .bind(&delivery.delivery_id)
-    .bind(&delivery.event)
-    .bind(&delivery.action)
-    .bind(delivery.installation_id)
-    .bind(&delivery.repo)
-    .bind(if jobs.is_empty() { "ignored" } else { "queued" })
-    .bind(jobs.len() as i32)
-    .bind(to_text(delivery.received_at))
-    .execute(&mut **tx)
-    .await?;
-    if inserted.rows_affected() == 0 {
-        return Ok(RecordedDelivery::Duplicate);
-    }
-    let mut job_ids = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        job_ids.push(insert_job(tx, job, Some(&delivery.delivery_id), delivery.received_at).await?);
-    }
-    Ok(RecordedDelivery::Accepted { job_ids })
 }
