@@ -19,6 +19,21 @@ const JOB_COLUMNS: &str = "id, kind, payload, delivery_id, supersede_key, state,
     max_attempts, run_at, lease_owner, lease_expires_at, last_error, superseded_by, created_at, \
     finished_at";
 
+/// Which jobs a claim may take: expired leases first, then queued jobs in order. SKIP LOCKED
+/// lets concurrent workers pass over rows another transaction is claiming instead of queueing
+/// behind it. `$3` is now, `$4` the kinds as an array.
+const CLAIM_CANDIDATES: [&str; 2] = [
+    "SELECT id FROM jobs WHERE state = 'running' AND lease_expires_at < $3 \
+     AND kind = ANY($4) ORDER BY lease_expires_at, id LIMIT 1 FOR UPDATE SKIP LOCKED",
+    "SELECT id FROM jobs WHERE state = 'queued' AND run_at <= $3 \
+     AND kind = ANY($4) ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED",
+];
+
+/// The claimable kinds as `CLAIM_CANDIDATES` takes them.
+fn kinds_arg(kinds: &[&str]) -> Result<Vec<String>, StoreError> {
+    Ok(kinds.iter().map(|k| k.to_string()).collect())
+}
+
 #[derive(Clone)]
 pub(super) struct PostgresStore {
     pool: PgPool,
@@ -44,41 +59,5 @@ impl PostgresStore {
         let recorded = record_one(&mut tx, delivery, jobs).await?;
         tx.commit().await?;
         Ok(recorded)
-    }
-
-    pub(super) async fn claim_next_job(
-        &self,
-        worker: &str,
-        kinds: &[&str],
-        now: DateTime<Utc>,
-        until: DateTime<Utc>,
-    ) -> Result<Option<ClaimedJob>, StoreError> {
-        let kinds: Vec<&str> = kinds.to_vec();
-        // Expired leases first, then queued jobs in order; SKIP LOCKED lets concurrent workers
-        // pass over rows another transaction is claiming instead of queueing behind it.
-        self.reap_expired_leases(now).await?;
-        for candidates in [
-            "SELECT id FROM jobs WHERE state = 'running' AND lease_expires_at < $3 \
-             AND kind = ANY($4) ORDER BY lease_expires_at, id LIMIT 1 FOR UPDATE SKIP LOCKED",
-            "SELECT id FROM jobs WHERE state = 'queued' AND run_at <= $3 \
-             AND kind = ANY($4) ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED",
-        ] {
-            let sql = format!(
-                "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = $1, \
-                 lease_expires_at = $2, updated_at = $3 WHERE id = ({candidates}) \
-                 RETURNING id, kind, payload, delivery_id, attempts, max_attempts"
-            );
-            let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(worker)
-                .bind(Ts(until))
-                .bind(Ts(now))
-                .bind(&kinds)
-                .fetch_optional(&self.pool)
-                .await?;
-            if let Some(row) = row {
-                return claimed_job(&row).map(Some);
-            }
-        }
-        Ok(None)
     }
 }

@@ -5,8 +5,8 @@
 //! its own way, so the SQL and the binds are identical. Dialect-specific work (claiming jobs,
 //! failing them, recording deliveries, counting) stays in `sqlite.rs` and `postgres.rs`.
 //!
-//! Each backend must provide `MIGRATOR`, `JOB_COLUMNS`, a `pool` field and an
-//! `async fn begin(&self)` opening a write transaction.
+//! Each backend must provide `MIGRATOR`, `JOB_COLUMNS`, `CLAIM_CANDIDATES` with
+//! `kinds_arg`, a `pool` field and an `async fn begin(&self)` opening a write transaction.
 
 macro_rules! shared_store_methods {
     ($store:ident, $db:ty, $row:ty) => {
@@ -128,6 +128,36 @@ macro_rules! shared_store_methods {
                 .execute(&self.pool)
                 .await?;
                 Ok(())
+            }
+
+            pub(super) async fn claim_next_job(
+                &self,
+                worker: &str,
+                kinds: &[&str],
+                now: DateTime<Utc>,
+                until: DateTime<Utc>,
+            ) -> Result<Option<ClaimedJob>, StoreError> {
+                let kinds = kinds_arg(kinds)?;
+                self.reap_expired_leases(now).await?;
+                for candidates in CLAIM_CANDIDATES {
+                    let sql = format!(
+                        "UPDATE jobs SET state = 'running', attempts = attempts + 1, \
+                         lease_owner = $1, lease_expires_at = $2, updated_at = $3 \
+                         WHERE id = ({candidates}) \
+                         RETURNING id, kind, payload, delivery_id, attempts, max_attempts"
+                    );
+                    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .bind(worker)
+                        .bind(Ts(until))
+                        .bind(Ts(now))
+                        .bind(&kinds)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    if let Some(row) = row {
+                        return claimed_job(&row).map(Some);
+                    }
+                }
+                Ok(None)
             }
 
             pub(super) async fn fail_job(

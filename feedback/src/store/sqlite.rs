@@ -26,6 +26,21 @@ const JOB_COLUMNS: &str = "id, kind, payload, delivery_id, supersede_key, state,
     max_attempts, run_at, lease_owner, lease_expires_at, last_error, superseded_by, created_at, \
     finished_at";
 
+/// Which jobs a claim may take: expired leases first (their jobs are the oldest), then queued
+/// jobs in order. Each is its own single-statement claim, atomic under SQLite's write lock and
+/// served by its own partial index. `$3` is now, `$4` the kinds as a JSON array.
+const CLAIM_CANDIDATES: [&str; 2] = [
+    "SELECT id FROM jobs WHERE state = 'running' AND lease_expires_at < $3 \
+     AND kind IN (SELECT value FROM json_each($4)) ORDER BY lease_expires_at, id LIMIT 1",
+    "SELECT id FROM jobs WHERE state = 'queued' AND run_at <= $3 \
+     AND kind IN (SELECT value FROM json_each($4)) ORDER BY run_at, id LIMIT 1",
+];
+
+/// The claimable kinds as `CLAIM_CANDIDATES` takes them.
+fn kinds_arg(kinds: &[&str]) -> Result<String, StoreError> {
+    serde_json::to_string(kinds).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
 /// Deliveries recorded per transaction at most: bounds the time a batch holds the write lock.
 const MAX_DELIVERY_BATCH: usize = 128;
 
@@ -73,42 +88,6 @@ impl SqliteStore {
             .await
             .map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::Closed)?
-    }
-
-    pub(super) async fn claim_next_job(
-        &self,
-        worker: &str,
-        kinds: &[&str],
-        now: DateTime<Utc>,
-        until: DateTime<Utc>,
-    ) -> Result<Option<ClaimedJob>, StoreError> {
-        let kinds = serde_json::to_string(kinds).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        // Expired leases first (their jobs are the oldest), then queued jobs in order. Two
-        // single-statement claims, each atomic, each served by its own partial index.
-        self.reap_expired_leases(now).await?;
-        for candidates in [
-            "SELECT id FROM jobs WHERE state = 'running' AND lease_expires_at < $3 \
-             AND kind IN (SELECT value FROM json_each($4)) ORDER BY lease_expires_at, id LIMIT 1",
-            "SELECT id FROM jobs WHERE state = 'queued' AND run_at <= $3 \
-             AND kind IN (SELECT value FROM json_each($4)) ORDER BY run_at, id LIMIT 1",
-        ] {
-            let sql = format!(
-                "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = $1, \
-                 lease_expires_at = $2, updated_at = $3 WHERE id = ({candidates}) \
-                 RETURNING id, kind, payload, delivery_id, attempts, max_attempts"
-            );
-            let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(worker)
-                .bind(Ts(until))
-                .bind(Ts(now))
-                .bind(&kinds)
-                .fetch_optional(&self.pool)
-                .await?;
-            if let Some(row) = row {
-                return claimed_job(&row).map(Some);
-            }
-        }
-        Ok(None)
     }
 }
 
