@@ -15,10 +15,6 @@ use crate::model::*;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
 
-const JOB_COLUMNS: &str = "id, kind, payload, delivery_id, supersede_key, state, attempts, \
-    max_attempts, run_at, lease_owner, lease_expires_at, last_error, superseded_by, created_at, \
-    finished_at";
-
 /// Which jobs a claim may take: expired leases first, then queued jobs in order. SKIP LOCKED
 /// lets concurrent workers pass over rows another transaction is claiming instead of queueing
 /// behind it. `$3` is now, `$4` the kinds as an array.

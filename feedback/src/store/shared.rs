@@ -5,11 +5,15 @@
 //! its own way, so the SQL and the binds are identical. Dialect-specific work (claiming jobs,
 //! failing them, recording deliveries, counting) stays in `sqlite.rs` and `postgres.rs`.
 //!
-//! Each backend must provide `MIGRATOR`, `JOB_COLUMNS`, `CLAIM_CANDIDATES` with
+//! Each backend must provide `MIGRATOR`, `CLAIM_CANDIDATES` with
 //! `kinds_arg`, a `pool` field and an `async fn begin(&self)` opening a write transaction.
 
 macro_rules! shared_store_methods {
     ($store:ident, $db:ty, $row:ty) => {
+        const JOB_COLUMNS: &str = "id, kind, payload, delivery_id, supersede_key, state, \
+            attempts, max_attempts, run_at, lease_owner, lease_expires_at, last_error, \
+            superseded_by, created_at, finished_at";
+
         fn job_record(row: &$row) -> Result<JobRecord, StoreError> {
             Ok(JobRecord {
                 id: JobId(row.try_get("id")?),

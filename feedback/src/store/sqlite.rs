@@ -22,10 +22,6 @@ use crate::model::*;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 
-const JOB_COLUMNS: &str = "id, kind, payload, delivery_id, supersede_key, state, attempts, \
-    max_attempts, run_at, lease_owner, lease_expires_at, last_error, superseded_by, created_at, \
-    finished_at";
-
 /// Which jobs a claim may take: expired leases first (their jobs are the oldest), then queued
 /// jobs in order. Each is its own single-statement claim, atomic under SQLite's write lock and
 /// served by its own partial index. `$3` is now, `$4` the kinds as a JSON array.
