@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use bot::events::RepositorySelection;
-use e2e::fake_github::{FakeGitHub, route};
+use e2e::fake_github::{FakeGitHub, Gate, route};
 use e2e::process::ServeProcess;
 use e2e::{
     Backend, WEBHOOK_SECRET, on_both_backends, serve_env, sign, wait_for_job, webhook_fixture,
@@ -50,6 +50,25 @@ async fn deliver(process: &ServeProcess, delivery: &str, body: &[u8]) {
     assert_eq!(status, StatusCode::ACCEPTED);
 }
 
+/// Starts `reviewbot serve`, delivers an installation event and returns once its job is inside
+/// its GitHub call, held there by the gate.
+async fn job_inside_github_call(
+    env: &[(String, String)],
+    github: &FakeGitHub,
+    delivery: &str,
+) -> (ServeProcess, Gate) {
+    let gate = github.hold(route::LIST_INSTALLATION_REPOS);
+    let process = ServeProcess::start(env).await;
+    deliver(
+        &process,
+        delivery,
+        &webhook_fixture("installation", "created.payload.json"),
+    )
+    .await;
+    gate.arrived().await;
+    (process, gate)
+}
+
 async fn only_job(store: &Store) -> JobRecord {
     let jobs = store.list_jobs(None).await.unwrap();
     assert_eq!(jobs.len(), 1, "{jobs:?}");
@@ -65,15 +84,7 @@ async fn killed_process_job_is_finished_exactly_once_after_restart(backend: Back
     let store = db.store().await;
 
     // The job stops inside its GitHub call, and the process dies there.
-    let gate = github.hold(route::LIST_INSTALLATION_REPOS);
-    let first = ServeProcess::start(&env).await;
-    deliver(
-        &first,
-        "kill-1",
-        &webhook_fixture("installation", "created.payload.json"),
-    )
-    .await;
-    gate.arrived().await;
+    let (first, gate) = job_inside_github_call(&env, &github, "kill-1").await;
     let in_flight = only_job(&store).await;
     assert_eq!(
         (in_flight.state, in_flight.attempts),
@@ -135,15 +146,7 @@ async fn sigterm_lets_the_job_in_hand_finish_within_the_grace_period(backend: Ba
     let github = world().await;
     let env = env(&db, &github, &[("REVIEWBOT_SHUTDOWN_GRACE_SECONDS", "20")]);
     let store = db.store().await;
-    let gate = github.hold(route::LIST_INSTALLATION_REPOS);
-    let process = ServeProcess::start(&env).await;
-    deliver(
-        &process,
-        "term-1",
-        &webhook_fixture("installation", "created.payload.json"),
-    )
-    .await;
-    gate.arrived().await;
+    let (process, gate) = job_inside_github_call(&env, &github, "term-1").await;
 
     let stopping = tokio::spawn(process.terminate());
     // Let the signal land, then let GitHub answer: the job completes during the grace period.
@@ -176,15 +179,7 @@ async fn sigterm_releases_a_job_that_outlasts_the_grace_period(backend: Backend)
     let github = world().await;
     let env = env(&db, &github, &[("REVIEWBOT_SHUTDOWN_GRACE_SECONDS", "1")]);
     let store = db.store().await;
-    let gate = github.hold(route::LIST_INSTALLATION_REPOS);
-    let process = ServeProcess::start(&env).await;
-    deliver(
-        &process,
-        "term-2",
-        &webhook_fixture("installation", "created.payload.json"),
-    )
-    .await;
-    gate.arrived().await;
+    let (process, gate) = job_inside_github_call(&env, &github, "term-2").await;
     let (status, logs) = process.terminate().await;
     assert!(status.success(), "{status}: {}", logs.join("\n"));
     gate.release();
