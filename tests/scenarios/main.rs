@@ -1,5 +1,6 @@
 //! End-to-end scenarios, one module per feature, compiled into one test binary.
 
+mod deployment;
 mod installations;
 mod processes;
 mod webhook_contract;
