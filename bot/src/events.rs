@@ -829,19 +829,30 @@ struct InstallationBodyPayload {
     repository_selection: RepositorySelection,
 }
 
+/// A user or organisation (`login`, `type`), or an enterprise (`slug`, `name`, no `type`).
 #[derive(serde::Deserialize)]
 struct AccountPayload {
-    login: String,
+    login: Option<String>,
+    slug: Option<String>,
+    name: Option<String>,
     #[serde(rename = "type")]
-    kind: String,
+    kind: Option<String>,
 }
 
 impl From<InstallationBodyPayload> for InstallationRef {
     fn from(i: InstallationBodyPayload) -> Self {
+        let account = i.account;
+        let enterprise = account.login.is_none();
         InstallationRef {
             id: i.id,
-            account_login: i.account.login,
-            account_type: i.account.kind,
+            account_login: account
+                .login
+                .or(account.slug)
+                .or(account.name)
+                .unwrap_or_default(),
+            account_type: account
+                .kind
+                .unwrap_or_else(|| if enterprise { "Enterprise" } else { "User" }.into()),
             repository_selection: i.repository_selection,
         }
     }
@@ -857,6 +868,26 @@ struct RepoStubPayload {
 mod tests {
     use super::*;
     use std::path::PathBuf;
+
+    #[test]
+    fn installation_owned_by_an_enterprise_parses_with_its_slug() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/fixtures/github/webhooks/installation/created.payload.json"
+        );
+        let mut value: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        value["installation"]["account"] =
+            serde_json::json!({"id": 1, "slug": "big-corp", "name": "Big Corp"});
+        let body = serde_json::to_vec(&value).unwrap();
+        let Some(WebhookEvent::InstallationChanged(event)) =
+            parse_event("installation", &body).unwrap()
+        else {
+            panic!("an installation event")
+        };
+        assert_eq!(event.installation.account_login, "big-corp");
+        assert_eq!(event.installation.account_type, "Enterprise");
+    }
 
     /// The recorded payloads, copied byte for byte from octokit/webhooks.
     const FIXTURE_DIR: &str = concat!(
