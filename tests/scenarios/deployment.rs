@@ -649,3 +649,63 @@ fn env_pairs(args: &str) -> Vec<(String, String)> {
         vec![(k.to_owned(), unquote(v.trim()))]
     }
 }
+
+/// Names that are environment variables of ours (or the log filter's).
+fn is_env_name(text: &str) -> bool {
+    let prefixed = [
+        "DATABASE_URL",
+        "REVIEWBOT_",
+        "GITHUB_",
+        "AZURE_OPENAI_",
+        "OPENAI_",
+        "RUST_LOG",
+    ]
+    .iter()
+    .any(|p| text.starts_with(p));
+    prefixed
+        && text
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
+#[test]
+fn readme_configuration_table_lists_exactly_the_variables_the_binary_reads() {
+    use std::collections::BTreeSet;
+    let readme = read_workspace_file("README.md");
+    let section = readme
+        .split("\n## ")
+        .find(|s| s.starts_with("Configuration"))
+        .expect("README has a Configuration section");
+    let documented: BTreeSet<String> = section
+        .lines()
+        .filter(|line| line.starts_with("| `"))
+        .filter_map(|line| line.split('|').nth(1))
+        .flat_map(|cell| {
+            cell.split('`')
+                .skip(1)
+                .step_by(2)
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mut sources = String::new();
+    read_rust_sources(&workspace_path("bot/src"), &mut sources);
+    // String literals only (odd segments between quotes), never the test-only names.
+    // RUST_LOG is read by tracing-subscriber's EnvFilter, not by a literal of ours.
+    let read: BTreeSet<String> = std::iter::once("RUST_LOG")
+        .chain(sources.split('"').skip(1).step_by(2))
+        .filter(|text| is_env_name(text) && !text.starts_with("REVIEWBOT_TEST_"))
+        .map(str::to_owned)
+        .collect();
+    assert!(documented.contains("DATABASE_URL") && read.contains("GITHUB_APP_ID"));
+    let undocumented: Vec<_> = read.difference(&documented).collect();
+    let unread: Vec<_> = documented.difference(&read).collect();
+    assert!(
+        undocumented.is_empty(),
+        "read by the binary but missing from README: {undocumented:?}"
+    );
+    assert!(
+        unread.is_empty(),
+        "in README but never read by the binary: {unread:?}"
+    );
+}
