@@ -168,7 +168,11 @@ async fn webhook_answers_each_row_of_the_http_table(backend: Backend) {
     assert_eq!(app.store.list_jobs(None).await.unwrap().len(), 2);
 
     // Answering never involved GitHub (the review jobs wait for a worker).
-    assert!(app.github.requests().is_empty(), "{:?}", app.github.requests());
+    assert!(
+        app.github.requests().is_empty(),
+        "{:?}",
+        app.github.requests()
+    );
     app.stop().await;
 }
 

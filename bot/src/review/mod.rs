@@ -4,3 +4,4 @@
 pub mod budget;
 pub mod finding;
 pub mod languages;
+pub mod report;
