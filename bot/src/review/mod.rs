@@ -4,4 +4,5 @@
 pub mod budget;
 pub mod finding;
 pub mod languages;
+pub mod local;
 pub mod report;
