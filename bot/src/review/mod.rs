@@ -1,7 +1,9 @@
 //! The review pipeline's understanding of a change: diff, line anchoring, code context and
 //! built-in analyzers. GitHub-free: `reviewbot review` runs it on a local diff.
 
+pub mod anchor;
 pub mod budget;
+pub mod diff;
 pub mod finding;
 pub mod languages;
 pub mod local;
