@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use bot::cli::{Cli, Command};
+use bot::cli::{Cli, Command, OutputFormat, ReviewArgs};
 use bot::config::{self, ConfigError, ProcessEnv, ServeConfig};
 use bot::jobs::worker::WorkerSettings;
 use bot::startup::Application;
@@ -18,6 +18,15 @@ fn main() -> ExitCode {
         Err(e) => return config_error(e),
     };
     telemetry::init(format);
+    match cli.command {
+        Command::Serve => run_async(serve()),
+        Command::Migrate => run_async(migrate()),
+        Command::Review(args) => review(&args),
+    }
+}
+
+/// Runs an async command to completion and maps its error to an exit status.
+fn run_async(command: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -28,7 +37,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    match runtime.block_on(command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => match e.downcast::<ConfigError>() {
             Ok(config) => config_error(config),
@@ -41,29 +50,117 @@ fn main() -> ExitCode {
     }
 }
 
+/// `reviewbot review`: exit 0, 1 when a finding reaches `--fail-on`, 2 when the change cannot
+/// be read or the configuration is wrong.
+fn review(args: &ReviewArgs) -> ExitCode {
+    use bot::review::{local, pipeline, report};
+    use std::io::IsTerminal;
+
+    let model = match config::model_config(&ProcessEnv) {
+        Ok(model) => model,
+        Err(e) => return config_error(e),
+    };
+    let source = match &args.diff {
+        Some(path) if path.as_os_str() == "-" => local::ChangeSource::Stdin,
+        Some(path) => local::ChangeSource::DiffFile(path.clone()),
+        None => local::ChangeSource::WorkingTree {
+            base: args.base.clone(),
+        },
+    };
+    let change = match local::load(&source, std::path::Path::new(".")) {
+        Ok(change) => change,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let diff = match bot::review::diff::parse_diff(&change.diff) {
+        Ok(diff) => diff,
+        Err(e) => {
+            eprintln!("error: not a diff reviewbot can read: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let model_status = report::AnalysisStatus {
+        name: "model".into(),
+        ran: false,
+        note: match model {
+            Some(_) => {
+                "configured, but this version has no AI reviewer yet: built-in analyzers only"
+                    .into()
+            }
+            None => "not configured (set AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY and \
+                     AZURE_OPENAI_DEPLOYMENT, or OPENAI_BASE_URL and OPENAI_MODEL)"
+                .into(),
+        },
+    };
+    // A diff file may not match what is checked out here; the pipeline checks before using it.
+    let directory = pipeline::Directory(change.root.clone().unwrap_or_else(|| ".".into()));
+    // In a checkout, where tests live and which framework they use shape the test-gap advice.
+    let tracked = change
+        .root
+        .as_deref()
+        .and_then(|root| local::tracked_files(root).ok())
+        .unwrap_or_default();
+    let (frameworks, test_files) = pipeline::repo_tests(&tracked, |path| {
+        use pipeline::NewSide;
+        directory.read(path)
+    });
+    let test_files: Vec<&str> = test_files.iter().map(String::as_str).collect();
+    let repo = bot::review::analyzers::test_gap::RepoTests {
+        frameworks: &frameworks,
+        test_files: &test_files,
+    };
+    let mut report = pipeline::review(
+        &diff,
+        Some(&directory),
+        &change.untracked,
+        repo,
+        model_status,
+    );
+    report.change = change.description;
+    let output = match args.format {
+        OutputFormat::Text => {
+            let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            report::text::render(&report, colour)
+        }
+        OutputFormat::Json => serde_json::to_string_pretty(&report).unwrap_or_default() + "\n",
+        OutputFormat::Sarif => {
+            serde_json::to_string_pretty(&report::sarif::render(&report)).unwrap_or_default() + "\n"
+        }
+    };
+    print!("{output}");
+    match args.fail_on {
+        Some(threshold) if report.fails_at(threshold) => {
+            eprintln!("reviewbot: findings at or above {threshold} (--fail-on {threshold})");
+            ExitCode::from(1)
+        }
+        _ => ExitCode::SUCCESS,
+    }
+}
+
 /// A configuration problem is one line naming the variable, and exit status 2.
 fn config_error(e: ConfigError) -> ExitCode {
     eprintln!("error: {e}");
     ExitCode::from(2)
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {
-        Command::Serve => {
-            let config = ServeConfig::from_env(&ProcessEnv)?;
-            tracing::info!(database = %config.database_url.redacted(), bind = %config.bind, "starting");
-            let app = Application::build(&config, WorkerSettings::from_env(&ProcessEnv)?).await?;
-            let shutdown = CancellationToken::new();
-            bot::shutdown::cancel_on_signal(shutdown.clone());
-            app.run_until_stopped(shutdown).await
-        }
-        Command::Migrate => {
-            let url = config::database_url(&ProcessEnv)?;
-            let store = feedback::Store::connect(url.expose()).await?;
-            store.migrate().await?;
-            store.close().await;
-            tracing::info!(database = %url.redacted(), "migrations applied");
-            Ok(())
-        }
-    }
+/// `reviewbot serve`: the webhook server and workers until SIGINT or SIGTERM.
+async fn serve() -> anyhow::Result<()> {
+    let config = ServeConfig::from_env(&ProcessEnv)?;
+    tracing::info!(database = %config.database_url.redacted(), bind = %config.bind, "starting");
+    let app = Application::build(&config, WorkerSettings::from_env(&ProcessEnv)?).await?;
+    let shutdown = CancellationToken::new();
+    bot::shutdown::cancel_on_signal(shutdown.clone());
+    app.run_until_stopped(shutdown).await
+}
+
+/// `reviewbot migrate`: apply migrations and exit.
+async fn migrate() -> anyhow::Result<()> {
+    let url = config::database_url(&ProcessEnv)?;
+    let store = feedback::Store::connect(url.expose()).await?;
+    store.migrate().await?;
+    store.close().await;
+    tracing::info!(database = %url.redacted(), "migrations applied");
+    Ok(())
 }

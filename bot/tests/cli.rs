@@ -122,3 +122,158 @@ fn migrate_creates_and_migrates_the_default_sqlite_database() {
         stderr(&again)
     );
 }
+
+fn git(dir: &std::path::Path, args: &[&str]) {
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// A repository on a feature branch whose working tree adds a shell-injection risk.
+fn risky_repo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    git(dir.path(), &["init", "-q"]);
+    std::fs::write(
+        dir.path().join("run.py"),
+        "import subprocess\n\n\ndef run(cmd):\n    return subprocess.run(['ls'])\n",
+    )
+    .unwrap();
+    git(dir.path(), &["add", "."]);
+    git(dir.path(), &["commit", "-qm", "first"]);
+    git(dir.path(), &["checkout", "-qb", "feature"]);
+    std::fs::write(
+        dir.path().join("run.py"),
+        "import subprocess\n\n\ndef run(cmd):\n    return subprocess.run(cmd, shell=True)\n",
+    )
+    .unwrap();
+    dir
+}
+
+fn finding<'a>(report: &'a serde_json::Value, rule: &str) -> &'a serde_json::Value {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule_id"] == rule)
+        .unwrap_or_else(|| panic!("no {rule} finding in {report:#}"))
+}
+
+fn review_in(dir: &std::path::Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(BIN)
+        .arg("review")
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .current_dir(dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.unwrap_or_default()).unwrap();
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn review_reports_a_risk_in_the_working_tree_and_fails_on_request() {
+    let repo = risky_repo();
+    let text = review_in(repo.path(), &[], None);
+    let out = String::from_utf8_lossy(&text.stdout);
+    assert_eq!(text.status.code(), Some(0), "{out}{}", stderr(&text));
+    assert!(out.contains("high[python.subprocess-shell-true]"), "{out}");
+    assert!(out.contains("  --> run.py:5:"), "{out}");
+    assert!(
+        out.contains("return subprocess.run(cmd, shell=True)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("model (not run: not configured"),
+        "says plainly what ran: {out}"
+    );
+    assert!(!out.contains('\x1b'), "no colour when not on a terminal");
+
+    let failing = review_in(repo.path(), &["--fail-on", "high"], None);
+    assert_eq!(failing.status.code(), Some(1), "{}", stderr(&failing));
+    let passing = review_in(repo.path(), &["--fail-on", "critical"], None);
+    assert_eq!(passing.status.code(), Some(0));
+
+    let json = review_in(repo.path(), &["--format", "json"], None);
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let shell = finding(&report, "python.subprocess-shell-true");
+    assert_eq!(
+        (shell["line"].as_u64(), shell["cwe"].as_str()),
+        (Some(5), Some("CWE-78"))
+    );
+    // The changed public function has no test in the change either.
+    assert_eq!(finding(&report, "test-gap.python")["severity"], "low");
+
+    let sarif = review_in(repo.path(), &["--format", "sarif"], None);
+    let log: serde_json::Value = serde_json::from_slice(&sarif.stdout).unwrap();
+    assert_eq!(log["version"], "2.1.0");
+    let result = log["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ruleId"] == "python.subprocess-shell-true")
+        .unwrap();
+    assert_eq!(
+        result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "run.py"
+    );
+}
+
+#[test]
+fn review_reads_a_diff_from_stdin_and_rejects_garbage() {
+    let repo = risky_repo();
+    let diff = Command::new("git")
+        .arg("-C")
+        .arg(repo.path())
+        .args(["diff", "main"])
+        .output()
+        .unwrap()
+        .stdout;
+    let elsewhere = tempfile::tempdir().unwrap();
+    let output = review_in(
+        elsewhere.path(),
+        &["--diff", "-", "--format", "json"],
+        Some(&diff),
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    // No checkout here: the new side is rebuilt from the diff, and the rule still fires.
+    assert_eq!(finding(&report, "python.subprocess-shell-true")["line"], 5);
+    assert_eq!(report["change"], "diff from standard input");
+
+    let garbage = review_in(
+        elsewhere.path(),
+        &["--diff", "-"],
+        Some(b"@@ -1,2 +1,2 @@\n+only one line\n"),
+    );
+    assert_eq!(garbage.status.code(), Some(2));
+    assert!(
+        stderr(&garbage).starts_with("error: not a diff reviewbot can read"),
+        "{}",
+        stderr(&garbage)
+    );
+    let missing = review_in(elsewhere.path(), &["--diff", "nope.diff"], None);
+    assert_eq!(missing.status.code(), Some(2));
+}

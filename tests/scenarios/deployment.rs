@@ -690,10 +690,11 @@ fn readme_configuration_table_lists_exactly_the_variables_the_binary_reads() {
         .collect();
     let mut sources = String::new();
     read_rust_sources(&workspace_path("bot/src"), &mut sources);
-    // String literals only (odd segments between quotes), never the test-only names.
+    // Text between quotes that is exactly a variable name (quote parity is not trusted: char
+    // literals and raw strings shift it), never the test-only names.
     // RUST_LOG is read by tracing-subscriber's EnvFilter, not by a literal of ours.
     let read: BTreeSet<String> = std::iter::once("RUST_LOG")
-        .chain(sources.split('"').skip(1).step_by(2))
+        .chain(sources.split('"'))
         .filter(|text| is_env_name(text) && !text.starts_with("REVIEWBOT_TEST_"))
         .map(str::to_owned)
         .collect();

@@ -26,6 +26,16 @@ pub enum SkipReason {
     Vendored,
     /// Larger than one model call's budget even on its own (tokens).
     TooLarge(usize),
+    /// Deleted: nothing on the new side to review.
+    Deleted,
+    /// A submodule pointer.
+    Submodule,
+    /// A symbolic link.
+    Symlink,
+    /// No added lines (a pure rename, a mode change, only deletions).
+    NoAddedLines,
+    /// Not tracked by git yet (`git add` it to include it).
+    Untracked,
 }
 
 impl std::fmt::Display for SkipReason {
@@ -38,6 +48,11 @@ impl std::fmt::Display for SkipReason {
             SkipReason::TooLarge(tokens) => {
                 write!(f, "too large for one model call ({tokens} tokens)")
             }
+            SkipReason::Deleted => f.write_str("deleted"),
+            SkipReason::Submodule => f.write_str("submodule"),
+            SkipReason::Symlink => f.write_str("symbolic link"),
+            SkipReason::NoAddedLines => f.write_str("no added lines"),
+            SkipReason::Untracked => f.write_str("untracked (git add it to review it)"),
         }
     }
 }

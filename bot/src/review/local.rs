@@ -160,6 +160,9 @@ pub fn load(source: &ChangeSource, dir: &Path) -> Result<LocalChange, LocalError
                     "-M",
                     "--no-ext-diff",
                     "--no-textconv",
+                    // A user's diff.noprefix or mnemonicPrefix must not change the paths we parse.
+                    "--src-prefix=a/",
+                    "--dst-prefix=b/",
                     &merge_base,
                     "--",
                 ],
@@ -178,6 +181,15 @@ pub fn load(source: &ChangeSource, dir: &Path) -> Result<LocalChange, LocalError
             })
         }
     }
+}
+
+/// The files git tracks under `root` (relative paths), for test-layout detection.
+pub fn tracked_files(root: &Path) -> Result<Vec<String>, LocalError> {
+    Ok(git(root, &["ls-files", "-z"])?
+        .split(|b| *b == 0)
+        .filter(|p| !p.is_empty())
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect())
 }
 
 #[cfg(test)]
@@ -241,6 +253,10 @@ mod tests {
             change.description
         );
         assert_eq!(change.untracked, vec!["new.py".to_string()]);
+        assert_eq!(
+            tracked_files(dir.path()).unwrap(),
+            vec!["app.py".to_string()]
+        );
         assert_eq!(
             change.root.as_deref().map(|p| p.canonicalize().unwrap()),
             Some(dir.path().canonicalize().unwrap())

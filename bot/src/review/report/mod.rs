@@ -46,6 +46,8 @@ pub struct ReportedFinding {
 /// Everything `reviewbot review` found.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ReviewReport {
+    /// What was compared (`working tree against main (merge base …)`).
+    pub change: String,
     /// Which analyses ran.
     pub analyses: Vec<AnalysisStatus>,
     /// Files analysed.
@@ -95,6 +97,7 @@ impl ReviewReport {
             })
             .collect();
         ReviewReport {
+            change: String::new(),
             analyses,
             files_reviewed,
             skipped,

@@ -87,6 +87,9 @@ pub fn render(report: &ReviewReport, colour: bool) -> String {
             )
         })
         .collect();
+    if !report.change.is_empty() {
+        let _ = writeln!(out, "reviewed: {}", report.change);
+    }
     let _ = writeln!(out, "analyses: {}", analyses.join(", "));
     let mut counts = Vec::new();
     for severity in [

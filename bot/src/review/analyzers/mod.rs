@@ -1,0 +1,5 @@
+//! Built-in, model-free analyzers.
+
+pub mod secrets;
+pub mod security;
+pub mod test_gap;
