@@ -8,6 +8,8 @@ use std::sync::LazyLock;
 use serde::Serialize;
 use tiktoken_rs::CoreBPE;
 
+use super::context::{ChangedFile, FileContext};
+
 /// Tokens per model call for the changed code when the repository does not say otherwise:
 /// room for the prompt, the context and the answer in a 128k-token window.
 pub const DEFAULT_CHUNK_TOKENS: usize = 24_000;
@@ -148,10 +150,48 @@ pub fn count_tokens(text: &str) -> usize {
 pub struct Unit {
     /// The file.
     pub path: String,
+    /// The hunk's index within its file.
+    pub hunk: usize,
     /// Units with the same group go in the same chunk (e.g. `path::function`).
     pub group: String,
     /// Its token count.
     pub tokens: usize,
+}
+
+/// The units of a change: one per hunk, grouped by enclosing function. A unit's tokens are
+/// its hunk's new-side lines, plus the enclosing function's source for the first hunk of
+/// each function (the group carries it once). `contexts[i]` describes `files[i]`.
+pub fn change_units(files: &[ChangedFile], contexts: &[FileContext]) -> Vec<Unit> {
+    let mut units = Vec::new();
+    let mut groups_seen: Vec<String> = Vec::new();
+    for (file, context) in files.iter().zip(contexts) {
+        let lines: Vec<&str> = file.source.split('\n').collect();
+        for (index, (hunk, hunk_context)) in file.hunks.iter().zip(&context.hunks).enumerate() {
+            let start = (*hunk.lines.start() as usize)
+                .saturating_sub(1)
+                .min(lines.len());
+            let end = (*hunk.lines.end() as usize).min(lines.len()).max(start);
+            let mut tokens = count_tokens(&lines[start..end].join("\n"));
+            let group = match &hunk_context.function {
+                Some(function) => {
+                    let group = format!("{}::{}", file.path, function.symbol.qualified_name);
+                    if !groups_seen.contains(&group) {
+                        tokens += count_tokens(&function.source);
+                        groups_seen.push(group.clone());
+                    }
+                    group
+                }
+                None => format!("{}#{index}", file.path),
+            };
+            units.push(Unit {
+                path: file.path.clone(),
+                hunk: index,
+                group,
+                tokens,
+            });
+        }
+    }
+    units
 }
 
 /// One model call's worth of units, in their original order.
@@ -308,9 +348,39 @@ mod tests {
     fn unit(path: &str, group: &str, tokens: usize) -> Unit {
         Unit {
             path: path.into(),
+            hunk: 0,
             group: group.into(),
             tokens,
         }
+    }
+
+    #[test]
+    fn hunks_of_one_function_form_one_group_that_carries_its_source_once() {
+        use crate::review::context::{ChangedHunk, parse_context};
+        let source = "def first(x):\n    a = 1\n    b = 2\n    c = 3\n    d = 4\n    e = 5\n    f = 6\n    return x\n\n\ndef second():\n    return 2\n";
+        let hunk = |lines: std::ops::RangeInclusive<u32>, added: &[u32]| ChangedHunk {
+            lines,
+            added: added.iter().copied().collect(),
+        };
+        let file = ChangedFile::new(
+            "app.py",
+            source,
+            vec![hunk(2..=2, &[2]), hunk(7..=7, &[7]), hunk(12..=12, &[12])],
+        );
+        let context = parse_context(&file).unwrap();
+        let units = change_units(std::slice::from_ref(&file), std::slice::from_ref(&context));
+        let groups: Vec<&str> = units.iter().map(|u| u.group.as_str()).collect();
+        assert_eq!(groups, ["app.py::first", "app.py::first", "app.py::second"]);
+        assert!(
+            units[0].tokens > units[1].tokens,
+            "the function's source counts once: {units:?}"
+        );
+        let plan = plan_chunks(&units, units[0].tokens + units[1].tokens);
+        assert_eq!(
+            plan.chunks[0].units,
+            vec![0, 1],
+            "first's hunks travel together"
+        );
     }
 
     #[test]
