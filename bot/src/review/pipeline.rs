@@ -163,30 +163,19 @@ pub fn review(
             skipped.push(SkippedFile { path, reason });
             continue;
         }
-        let source = on_disk.unwrap_or_else(|| reconstruct(file));
-        let language = Language::detect(&path, source.lines().next());
-        let hunks: Vec<ChangedHunk> = file
+        let file = changed_file(file, on_disk.unwrap_or_else(|| reconstruct(file)));
+        let added: BTreeSet<u32> = file
             .hunks
             .iter()
-            .filter(|h| !h.new_range().is_empty())
-            .map(|h| ChangedHunk {
-                lines: h.new_range().start..=h.new_range().end - 1,
-                added: h
-                    .lines
-                    .iter()
-                    .filter(|l| l.kind == LineKind::Added)
-                    .filter_map(|l| l.new_line)
-                    .collect(),
-            })
+            .flat_map(|h| h.added.iter().copied())
             .collect();
-        let added: BTreeSet<u32> = hunks.iter().flat_map(|h| h.added.iter().copied()).collect();
-        findings.extend(security::analyze(&path, language, &source, &added));
-        changed.push(ChangedFile {
-            path,
-            language,
-            source,
-            hunks,
-        });
+        findings.extend(security::analyze(
+            &file.path,
+            file.language,
+            &file.source,
+            &added,
+        ));
+        changed.push(file);
     }
     let touched_tests: Vec<&str> = changed
         .iter()
