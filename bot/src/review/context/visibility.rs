@@ -128,7 +128,7 @@ pub(super) struct Candidate<'a, 'tree> {
 /// Whether a definition is part of its file's public interface. The caller has already
 /// ruled out definitions nested in functions.
 ///
-/// Rust: `pub` in any form but `pub(self)`; a trait's methods follow the trait; methods
+/// Rust: plain `pub` (not `pub(crate)`, `pub(super)`, `pub(in …)`); a trait's methods follow the trait; methods
 /// of `impl Trait for T` count as private (they are reached through the trait, and
 /// `fmt`/`from` style impls rarely want their own tests). Go: a capitalised name.
 /// Java: `public`, or an interface member that is not `private`. Python: no leading
@@ -156,10 +156,11 @@ fn rust_public(c: &Candidate<'_, '_>) -> bool {
             _ => {}
         }
     }
+    // Plain `pub` only: `pub(crate)`, `pub(super)` and `pub(in …)` items are reached, and
+    // tested, through the crate's public ones.
     let mut cursor = c.node.walk();
     c.node.children(&mut cursor).any(|child| {
-        child.kind() == "visibility_modifier"
-            && node_text(c.source, child).replace(' ', "") != "pub(self)"
+        child.kind() == "visibility_modifier" && node_text(c.source, child).trim() == "pub"
     })
 }
 

@@ -103,7 +103,15 @@ pub fn is_test_file(path: &str, language: Language) -> bool {
                 || name == "conftest.py"
                 || in_dir(&["tests", "test"])
         }
-        Language::Rust => in_dir(&["tests"]),
+        // `tests/` integration tests, and test modules kept in their own file
+        // (`#[cfg(test)] mod tests;` → `tests.rs`, or `foo_tests.rs`).
+        Language::Rust => {
+            let stem = name.strip_suffix(".rs").unwrap_or(name);
+            in_dir(&["tests"])
+                || stem == "tests"
+                || stem.ends_with("_tests")
+                || stem.ends_with("_test")
+        }
         Language::JavaScript | Language::TypeScript | Language::Tsx => {
             let mut pieces = name.split('.').skip(1);
             pieces.any(|p| p == "test" || p == "spec") || in_dir(&["__tests__", "test", "tests"])

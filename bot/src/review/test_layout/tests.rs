@@ -575,3 +575,18 @@ fn test_layout_module_names() {
         assert_eq!(module_name(path), module, "{path}");
     }
 }
+
+#[test]
+fn rust_test_modules_in_their_own_file_are_test_files() {
+    for path in [
+        "src/review/diff/tests.rs",
+        "src/store/contract_tests.rs",
+        "src/parse_test.rs",
+        "tests/cli.rs",
+    ] {
+        assert!(is_test_file(path, Language::Rust), "{path}");
+    }
+    for path in ["src/tests_helper.rs", "src/testing.rs", "src/main.rs"] {
+        assert!(!is_test_file(path, Language::Rust), "{path}");
+    }
+}
