@@ -78,7 +78,14 @@ fn main() {
     for _ in 0..runs {
         let started = Instant::now();
         let diff = parse_diff(&big).expect("the combined diff parses");
-        let report = pipeline::review(&diff, None, &[], Default::default(), model());
+        let report = pipeline::review(
+            &diff,
+            None,
+            &[],
+            Default::default(),
+            &Default::default(),
+            model(),
+        );
         // Context for every hunk of every reviewable file, as the model prompt needs it.
         let mut hunks = 0;
         for file in &diff.files {

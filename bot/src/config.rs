@@ -360,33 +360,40 @@ pub fn model_config(env: &impl Env) -> Result<Option<ModelConfig>, ConfigError> 
     Ok(None)
 }
 
-/// `REVIEWBOT_SECURITY_REVIEWERS`: comma-separated logins and `org/team-slug`s.
-pub fn security_reviewers(env: &impl Env) -> Result<Vec<SecurityReviewer>, ConfigError> {
-    let Some(raw) = env.var("REVIEWBOT_SECURITY_REVIEWERS") else {
-        return Ok(vec![]);
-    };
+/// One security reviewer: `login`, `@login` or `org/team-slug`; `None` if it is neither.
+pub fn parse_security_reviewer(entry: &str) -> Option<SecurityReviewer> {
     let valid = |part: &str| {
         !part.is_empty()
             && part
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
     };
+    let entry = entry.trim().trim_start_matches('@');
+    match entry.split_once('/') {
+        Some((org, slug)) if valid(org) && valid(slug) => Some(SecurityReviewer::Team {
+            org: org.to_lowercase(),
+            slug: slug.to_lowercase(),
+        }),
+        None if valid(entry) => Some(SecurityReviewer::User(entry.to_lowercase())),
+        _ => None,
+    }
+}
+
+/// `REVIEWBOT_SECURITY_REVIEWERS`: comma-separated logins and `org/team-slug`s.
+pub fn security_reviewers(env: &impl Env) -> Result<Vec<SecurityReviewer>, ConfigError> {
+    let Some(raw) = env.var("REVIEWBOT_SECURITY_REVIEWERS") else {
+        return Ok(vec![]);
+    };
     raw.split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(|entry| {
-            let entry = entry.trim_start_matches('@');
-            match entry.split_once('/') {
-                Some((org, slug)) if valid(org) && valid(slug) => Ok(SecurityReviewer::Team {
-                    org: org.to_lowercase(),
-                    slug: slug.to_lowercase(),
-                }),
-                None if valid(entry) => Ok(SecurityReviewer::User(entry.to_lowercase())),
-                _ => Err(problem(
+            parse_security_reviewer(entry).ok_or_else(|| {
+                problem(
                     "REVIEWBOT_SECURITY_REVIEWERS",
                     format!("{entry:?} is neither a login nor org/team-slug"),
-                )),
-            }
+                )
+            })
         })
         .collect()
 }

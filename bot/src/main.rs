@@ -111,11 +111,31 @@ fn review(args: &ReviewArgs) -> ExitCode {
         frameworks: &frameworks,
         test_files: &test_files,
     };
+    // The repository's settings come from the base, never from the change under review.
+    let config_text = change.config_commit.as_deref().and_then(|commit| {
+        local::file_at(
+            std::path::Path::new("."),
+            commit,
+            bot::repo_config::REPO_CONFIG_PATH,
+        )
+    });
+    let config = match config_text
+        .as_deref()
+        .map(bot::repo_config::parse_repo_config)
+    {
+        None => bot::repo_config::LoadedRepoConfig::default(),
+        Some(Ok(config)) => config,
+        Some(Err(e)) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let mut report = pipeline::review(
         &diff,
         Some(&directory),
         &change.untracked,
         repo,
+        &config,
         model_status,
     );
     report.change = change.description;

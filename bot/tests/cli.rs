@@ -277,3 +277,64 @@ fn review_reads_a_diff_from_stdin_and_rejects_garbage() {
     let missing = review_in(elsewhere.path(), &["--diff", "nope.diff"], None);
     assert_eq!(missing.status.code(), Some(2));
 }
+
+#[test]
+fn review_reads_the_repository_config_from_the_base_never_from_the_change() {
+    let repo = risky_repo();
+    // The change tries to switch off its own security review: ignored.
+    std::fs::create_dir_all(repo.path().join(".github")).unwrap();
+    std::fs::write(
+        repo.path().join(".github/reviewbot.yml"),
+        "analyses:\n  security: false\n",
+    )
+    .unwrap();
+    git(repo.path(), &["add", "."]);
+    let json = review_in(repo.path(), &["--format", "json"], None);
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    finding(&report, "python.subprocess-shell-true");
+
+    // The same setting on the base applies.
+    git(repo.path(), &["stash", "-q"]);
+    git(repo.path(), &["checkout", "-q", "main"]);
+    std::fs::create_dir_all(repo.path().join(".github")).unwrap();
+    std::fs::write(
+        repo.path().join(".github/reviewbot.yml"),
+        "analyses:\n  security: false\n",
+    )
+    .unwrap();
+    git(repo.path(), &["add", "."]);
+    git(repo.path(), &["commit", "-qm", "config"]);
+    git(repo.path(), &["checkout", "-q", "feature"]);
+    git(repo.path(), &["rebase", "-q", "main"]);
+    git(repo.path(), &["stash", "pop", "-q"]);
+    let json = review_in(repo.path(), &["--format", "json"], None);
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert!(
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["kind"] != "security"),
+        "{report:#}"
+    );
+    assert_eq!(
+        report["analyses"][0]["note"],
+        "off in .github/reviewbot.yml"
+    );
+
+    // A base config with an unknown key stops the review with a message naming it.
+    git(repo.path(), &["checkout", "-q", "main"]);
+    std::fs::write(
+        repo.path().join(".github/reviewbot.yml"),
+        "min_severty: high\n",
+    )
+    .unwrap();
+    git(repo.path(), &["commit", "-qam", "typo"]);
+    let broken = review_in(repo.path(), &["--base", "main"], None);
+    assert_eq!(broken.status.code(), Some(2));
+    assert!(
+        stderr(&broken).contains(".github/reviewbot.yml: unknown field `min_severty`"),
+        "{}",
+        stderr(&broken)
+    );
+}

@@ -38,6 +38,8 @@ pub enum SkipReason {
     NoAddedLines,
     /// Not tracked by git yet (`git add` it to include it).
     Untracked,
+    /// Left out by `paths` in `.github/reviewbot.yml`.
+    ExcludedByConfig,
 }
 
 impl std::fmt::Display for SkipReason {
@@ -55,6 +57,7 @@ impl std::fmt::Display for SkipReason {
             SkipReason::Symlink => f.write_str("symbolic link"),
             SkipReason::NoAddedLines => f.write_str("no added lines"),
             SkipReason::Untracked => f.write_str("untracked (git add it to review it)"),
+            SkipReason::ExcludedByConfig => f.write_str("excluded by .github/reviewbot.yml"),
         }
     }
 }

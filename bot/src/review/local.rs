@@ -30,6 +30,9 @@ pub struct LocalChange {
     pub root: Option<PathBuf>,
     /// Untracked files, which `git diff` does not show (reported, not reviewed).
     pub untracked: Vec<String>,
+    /// The commit the repository's `.github/reviewbot.yml` is read from: the merge base for a
+    /// working tree (never the change itself), else the current checkout's `HEAD`.
+    pub config_commit: Option<String>,
 }
 
 /// Why the change could not be read.
@@ -128,6 +131,7 @@ pub fn load(source: &ChangeSource, dir: &Path) -> Result<LocalChange, LocalError
             })?,
             description: format!("diff {}", path.display()),
             root: None,
+            config_commit: head_commit(dir),
             untracked: vec![],
         }),
         ChangeSource::Stdin => {
@@ -142,6 +146,7 @@ pub fn load(source: &ChangeSource, dir: &Path) -> Result<LocalChange, LocalError
                 diff,
                 description: "diff from standard input".into(),
                 root: None,
+                config_commit: head_commit(dir),
                 untracked: vec![],
             })
         }
@@ -177,10 +182,24 @@ pub fn load(source: &ChangeSource, dir: &Path) -> Result<LocalChange, LocalError
                 diff,
                 description: format!("working tree against {base} (merge base {short})"),
                 root: Some(root),
+                config_commit: Some(merge_base),
                 untracked,
             })
         }
     }
+}
+
+fn head_commit(dir: &Path) -> Option<String> {
+    git_text(dir, &["rev-parse", "--verify", "--quiet", "HEAD"])
+        .ok()
+        .filter(|c| !c.is_empty())
+}
+
+/// The text of `path` at `commit`, or `None` when it does not exist there.
+pub fn file_at(dir: &Path, commit: &str, path: &str) -> Option<String> {
+    git(dir, &["show", &format!("{commit}:{path}")])
+        .ok()
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// The files git tracks under `root` (relative paths), for test-layout detection.

@@ -14,6 +14,7 @@ use super::diff::{Diff, FileDiff, FileStatus, LineKind};
 use super::languages::Language;
 use super::report::{AnalysisStatus, ReviewReport, SkippedFile};
 use super::test_layout::{Framework, detect_framework, is_framework_evidence, is_test_file};
+use crate::repo_config::LoadedRepoConfig;
 
 /// How the new side of a file is read.
 pub trait NewSide {
@@ -140,6 +141,18 @@ pub fn repo_tests(
     (frameworks, tests)
 }
 
+fn status(name: &str, on: bool, what: &str) -> AnalysisStatus {
+    AnalysisStatus {
+        name: name.into(),
+        ran: on,
+        note: if on {
+            what.into()
+        } else {
+            "off in .github/reviewbot.yml".into()
+        },
+    }
+}
+
 /// Runs the built-in analyses over `diff`. `new_side` reads a file's new content; when it
 /// has none that matches the diff, the content is rebuilt from the diff. `model` says what the
 /// model analysis did (it is not part of this pipeline yet).
@@ -148,8 +161,10 @@ pub fn review(
     new_side: Option<&dyn NewSide>,
     untracked: &[String],
     repo: RepoTests<'_>,
+    config: &LoadedRepoConfig,
     model: AnalysisStatus,
 ) -> ReviewReport {
+    let analyses = &config.config.analyses;
     let mut skipped = Vec::new();
     let mut changed = Vec::new();
     let mut findings = Vec::new();
@@ -163,18 +178,27 @@ pub fn review(
             skipped.push(SkippedFile { path, reason });
             continue;
         }
+        if !config.reviews_path(&path) {
+            skipped.push(SkippedFile {
+                path,
+                reason: SkipReason::ExcludedByConfig,
+            });
+            continue;
+        }
         let file = changed_file(file, on_disk.unwrap_or_else(|| reconstruct(file)));
         let added: BTreeSet<u32> = file
             .hunks
             .iter()
             .flat_map(|h| h.added.iter().copied())
             .collect();
-        findings.extend(security::analyze(
-            &file.path,
-            file.language,
-            &file.source,
-            &added,
-        ));
+        if analyses.security {
+            findings.extend(security::analyze(
+                &file.path,
+                file.language,
+                &file.source,
+                &added,
+            ));
+        }
         changed.push(file);
     }
     let touched_tests: Vec<&str> = changed
@@ -185,7 +209,15 @@ pub fn review(
         })
         .map(|f| f.path.as_str())
         .collect();
-    findings.extend(test_gap::analyze_in_repo(&changed, &touched_tests, repo));
+    if analyses.tests {
+        findings.extend(test_gap::analyze_in_repo(&changed, &touched_tests, repo));
+    }
+    // Below the repository's thresholds: counted in the report, not listed.
+    let before = findings.len();
+    findings.retain(|f| {
+        f.severity >= config.config.min_severity && f.confidence >= config.config.min_confidence
+    });
+    let below_threshold = before - findings.len();
     for path in untracked {
         skipped.push(SkippedFile {
             path: path.clone(),
@@ -196,26 +228,20 @@ pub fn review(
         .iter()
         .map(|f| (f.path.as_str(), f.source.as_str()))
         .collect();
-    let analyses = vec![
-        AnalysisStatus {
-            name: "security".into(),
-            ran: true,
-            note: "built-in rules".into(),
-        },
-        AnalysisStatus {
-            name: "test-gap".into(),
-            ran: true,
-            note: "built-in".into(),
-        },
+    let statuses = vec![
+        status("security", analyses.security, "built-in rules"),
+        status("test-gap", analyses.tests, "built-in"),
         model,
     ];
-    ReviewReport::new(analyses, changed.len(), skipped, findings, |path, line| {
+    let mut report = ReviewReport::new(statuses, changed.len(), skipped, findings, |path, line| {
         let source = sources.get(path)?;
         source
             .split('\n')
             .nth(line.checked_sub(1)? as usize)
             .map(|l| l.trim_end_matches('\r').to_owned())
-    })
+    });
+    report.below_threshold = below_threshold;
+    report
 }
 
 #[cfg(test)]
@@ -267,6 +293,7 @@ index 1111111..0000000
             None,
             &["notes.txt".into()],
             RepoTests::default(),
+            &LoadedRepoConfig::default(),
             model_off(),
         );
         let rules: Vec<_> = report
@@ -301,6 +328,41 @@ index 1111111..0000000
             ]
         );
         assert_eq!(report.files_reviewed, 1);
+    }
+
+    #[test]
+    fn the_repository_config_filters_files_analyses_and_thresholds() {
+        use crate::repo_config::parse_repo_config;
+        let diff = parse_diff(DIFF.as_bytes()).unwrap();
+        let run = |yaml: &str| {
+            let config = parse_repo_config(yaml).unwrap();
+            review(&diff, None, &[], RepoTests::default(), &config, model_off())
+        };
+        let excluded = run("paths:\n  exclude: ['app/**']\n");
+        assert!(excluded.findings.is_empty());
+        assert!(
+            excluded
+                .skipped
+                .iter()
+                .any(|s| s.path == "app/run.py" && s.reason == SkipReason::ExcludedByConfig)
+        );
+
+        let strict = run("min_severity: critical\n");
+        assert!(strict.findings.is_empty());
+        assert_eq!(
+            strict.below_threshold, 2,
+            "the shell finding and the test gap are counted"
+        );
+
+        let no_security = run("analyses:\n  security: false\n");
+        assert!(
+            no_security
+                .findings
+                .iter()
+                .all(|f| f.finding.rule_id.starts_with("test-gap"))
+        );
+        assert_eq!(no_security.analyses[0].note, "off in .github/reviewbot.yml");
+        assert!(!no_security.analyses[0].ran);
     }
 
     #[test]

@@ -56,6 +56,8 @@ pub struct ReviewReport {
     pub skipped: Vec<SkippedFile>,
     /// Findings, by file then line.
     pub findings: Vec<ReportedFinding>,
+    /// Findings left out for being under the repository's `min_severity`/`min_confidence`.
+    pub below_threshold: usize,
 }
 
 impl ReviewReport {
@@ -102,6 +104,7 @@ impl ReviewReport {
             files_reviewed,
             skipped,
             findings,
+            below_threshold: 0,
         }
     }
 

@@ -87,6 +87,13 @@ pub fn render(report: &ReviewReport, colour: bool) -> String {
             )
         })
         .collect();
+    if report.below_threshold > 0 {
+        let _ = writeln!(
+            out,
+            "{} finding(s) below the repository's min_severity/min_confidence not shown",
+            report.below_threshold
+        );
+    }
     if !report.change.is_empty() {
         let _ = writeln!(out, "reviewed: {}", report.change);
     }
