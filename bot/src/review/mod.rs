@@ -10,5 +10,6 @@ pub mod finding;
 pub mod languages;
 pub mod local;
 pub mod pipeline;
+pub mod prompt;
 pub mod report;
 pub mod test_layout;
