@@ -22,7 +22,8 @@ use std::ops::Range;
 use super::diff::{Diff, FileDiff, Side};
 
 /// Where a comment is placed; the names match the store's `feedback::Anchor`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case", tag = "anchor")]
 pub enum Anchor {
     /// Inline on this new-side line (`side: RIGHT`).
     Line {

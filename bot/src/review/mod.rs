@@ -12,6 +12,7 @@ pub mod local;
 pub mod model_output;
 pub mod pipeline;
 pub mod prompt;
+pub mod publish;
 pub mod render;
 pub mod report;
 pub mod sanitize;
