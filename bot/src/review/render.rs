@@ -101,6 +101,80 @@ pub fn render_finding(id: SuggestionId, f: &Finding) -> String {
     )
 }
 
+/// What a review's summary reports besides its comments.
+#[derive(Debug, Clone, Default)]
+pub struct SummaryFacts {
+    /// `tests` or `security`.
+    pub analysis: String,
+    /// Comments posted in this review.
+    pub posted: usize,
+    /// One-line mentions of what did not get a comment (`path:line title`).
+    pub in_summary: Vec<String>,
+    /// Already posted before: not repeated.
+    pub duplicates: usize,
+    /// Under the repository's thresholds.
+    pub below_threshold: usize,
+    /// Files left out, with the reason.
+    pub skipped: Vec<(String, String)>,
+    /// Prompt and completion tokens used.
+    pub tokens: (u64, u64),
+}
+
+/// Most summary lines listed before "and N more": the summary must stay readable.
+const MAX_SUMMARY_LINES: usize = 20;
+
+/// The review body: counts, what is only mentioned here, what was left out and why.
+pub fn render_summary(facts: &SummaryFacts) -> String {
+    let mut out = format!(
+        "**reviewbot** · {} · {} comment{}",
+        sanitize_prose(&facts.analysis, 30),
+        facts.posted,
+        if facts.posted == 1 { "" } else { "s" }
+    );
+    if facts.duplicates > 0 {
+        out.push_str(&format!(
+            " · {} already raised earlier, not repeated",
+            facts.duplicates
+        ));
+    }
+    if facts.below_threshold > 0 {
+        out.push_str(&format!(
+            " · {} under this repository's thresholds",
+            facts.below_threshold
+        ));
+    }
+    if !facts.in_summary.is_empty() {
+        out.push_str("\n\nAlso worth a look (no inline comment):\n");
+        for line in facts.in_summary.iter().take(MAX_SUMMARY_LINES) {
+            out.push_str(&format!("- {}\n", sanitize_prose(line, 300)));
+        }
+        if facts.in_summary.len() > MAX_SUMMARY_LINES {
+            out.push_str(&format!(
+                "- … and {} more\n",
+                facts.in_summary.len() - MAX_SUMMARY_LINES
+            ));
+        }
+    }
+    if !facts.skipped.is_empty() {
+        out.push_str("\n<details><summary>Files not reviewed</summary>\n\n");
+        for (path, reason) in facts.skipped.iter().take(MAX_SUMMARY_LINES) {
+            out.push_str(&format!("- `{}`: {}\n", path.replace('`', "'"), reason));
+        }
+        if facts.skipped.len() > MAX_SUMMARY_LINES {
+            out.push_str(&format!(
+                "- … and {} more\n",
+                facts.skipped.len() - MAX_SUMMARY_LINES
+            ));
+        }
+        out.push_str("\n</details>\n");
+    }
+    let (tokens_in, tokens_out) = facts.tokens;
+    out.push_str(&format!(
+        "\n<sub>Model tokens: {tokens_in} in, {tokens_out} out.</sub>"
+    ));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,6 +238,23 @@ mod tests {
         let body = render_finding(SuggestionId(9), &finding);
         assert!(body.contains("python.subprocess-shell-true") && body.contains("/triage"));
         assert_eq!(parse_marker(&body), Some(SuggestionId(9)));
+    }
+
+    #[test]
+    fn summaries_count_what_was_not_commented_and_say_why() {
+        let facts = SummaryFacts {
+            analysis: "security".into(),
+            posted: 3,
+            in_summary: vec!["app/run.py:88 Weak hash for passwords (@team)".into()],
+            duplicates: 2,
+            below_threshold: 1,
+            skipped: vec![
+                ("Cargo.lock".into(), "lock file".into()),
+                ("logo.png".into(), "binary file".into()),
+            ],
+            tokens: (1200, 340),
+        };
+        insta::assert_snapshot!(render_summary(&facts));
     }
 
     #[test]
