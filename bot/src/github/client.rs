@@ -3,12 +3,15 @@
 use std::fmt;
 use std::sync::Arc;
 
-use http::HeaderMap;
+use axum::body::Bytes;
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use octocrab::Octocrab;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use tracing::Instrument;
 
 use crate::events::{RepoStub, RepositorySelection};
-use crate::github::app::get_json;
+use crate::github::app::{REQUEST_DEADLINE, get_json};
 use crate::github::error::GitHubError;
 use crate::github::ids::{InstallationId, RepoId, RepoName};
 
@@ -37,6 +40,11 @@ impl fmt::Debug for InstallationClient {
 impl InstallationClient {
     pub(crate) fn new(installation: InstallationId, crab: Arc<Octocrab>) -> Self {
         Self { installation, crab }
+    }
+
+    /// The octocrab client for this installation, for the calls in sibling modules.
+    pub(crate) fn crab(&self) -> &Octocrab {
+        &self.crab
     }
 
     /// The installation this client acts as.
@@ -101,7 +109,7 @@ struct RepositoryWire {
 ///
 /// Only the query is kept: the path is ours, and the absolute URL GitHub sends would make
 /// octocrab drop the Authorization header on any host other than api.github.com.
-fn next_page_query(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn next_page_query(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(http::header::LINK)
         .iter()
@@ -121,6 +129,107 @@ fn next_page_query(headers: &HeaderMap) -> Option<String> {
         })
 }
 
+/// The largest response body we read (diffs are the big ones; GitHub caps them well below).
+const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+
+/// A response as received, whatever its status.
+#[derive(Debug)]
+pub(crate) struct RawResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl RawResponse {
+    /// The error this response means, for a non-success status.
+    pub(crate) fn error(&self) -> GitHubError {
+        GitHubError::from_response(self.status, &self.headers, &self.body)
+    }
+
+    /// The body decoded as JSON after a success status, else the mapped error.
+    pub(crate) fn json<T: DeserializeOwned>(&self) -> Result<T, GitHubError> {
+        if !self.status.is_success() {
+            return Err(self.error());
+        }
+        serde_json::from_slice(&self.body).map_err(|e| GitHubError::Decode(e.to_string()))
+    }
+}
+
+/// Sends one request and returns the raw response without judging its status, so callers can
+/// act on statuses that mean something for their call (406 diff too large, 404 no file, 422).
+///
+/// `uri` is relative to the API base (query included); `route` is the low-cardinality template
+/// recorded on the `github.request` span. The generic builder is used rather than octocrab's
+/// typed calls because those take `#[non_exhaustive]` models (STACK.md pitfall 5).
+pub(crate) async fn send(
+    crab: &Octocrab,
+    method: Method,
+    route: &'static str,
+    uri: String,
+    accept: Option<&'static str>,
+    body: Option<&serde_json::Value>,
+) -> Result<RawResponse, GitHubError> {
+    let span = tracing::info_span!(
+        "github.request",
+        method = method.as_str(),
+        route,
+        status = tracing::field::Empty
+    );
+    async move {
+        let call = async {
+            let mut builder = http::Request::builder().method(method).uri(uri);
+            if let Some(accept) = accept {
+                builder = builder.header(http::header::ACCEPT, HeaderValue::from_static(accept));
+            }
+            let request = crab
+                .build_request(builder, body)
+                .map_err(GitHubError::from_octocrab)?;
+            let response = crab
+                .execute(request)
+                .await
+                .map_err(GitHubError::from_octocrab)?;
+            let status = response.status();
+            let headers = response.headers().clone();
+            tracing::Span::current().record("status", status.as_u16());
+            let body = axum::body::to_bytes(
+                axum::body::Body::new(response.into_body()),
+                MAX_RESPONSE_BYTES,
+            )
+            .await
+            .map_err(|e| GitHubError::Transport(format!("reading the response body: {e}")))?;
+            Ok::<_, GitHubError>(RawResponse {
+                status,
+                headers,
+                body,
+            })
+        };
+        let response = tokio::time::timeout(REQUEST_DEADLINE, call)
+            .await
+            .map_err(|_| {
+                GitHubError::Transport(format!("no answer within {} s", REQUEST_DEADLINE.as_secs()))
+            })??;
+        if !response.status.is_success() {
+            tracing::debug!(status = response.status.as_u16(), "GitHub call failed");
+        }
+        Ok(response)
+    }
+    .instrument(span)
+    .await
+}
+
+/// Percent-encodes one URL path segment or query value (RFC 3986 unreserved characters kept).
+pub(crate) fn encode_component(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,6 +239,13 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(http::header::LINK, HeaderValue::from_str(value).unwrap());
         headers
+    }
+
+    #[test]
+    fn encode_component_keeps_unreserved_and_escapes_the_rest() {
+        assert_eq!(encode_component("a-b_c.d~e"), "a-b_c.d~e");
+        assert_eq!(encode_component("feat/x y#1"), "feat%2Fx%20y%231");
+        assert_eq!(encode_component("é"), "%C3%A9");
     }
 
     #[test]

@@ -1,9 +1,12 @@
 //! GitHub: our own small types for what GitHub sends and what we send to it.
 
 pub mod app;
+pub mod checks;
 pub mod client;
 pub mod error;
 pub mod ids;
+pub mod pulls;
+pub mod reviews;
 
 pub use app::{GitHubApp, InstallationInfo, install_crypto_provider};
 pub use client::InstallationClient;

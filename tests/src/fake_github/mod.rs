@@ -17,9 +17,12 @@
 
 mod auth;
 mod openapi;
+mod pulls;
 mod routes;
 mod state;
 
+#[cfg(test)]
+mod pulls_tests;
 #[cfg(test)]
 mod tests;
 
@@ -29,6 +32,9 @@ use std::time::Duration;
 use bot::events::RepositorySelection;
 use chrono::Utc;
 
+pub use pulls::{
+    FakeCheckRun, FakePullFile, FakePullRequest, FakeReview, FakeReviewComment, diff_too_large,
+};
 pub use routes::Failure;
 use routes::{Shared, lock};
 use state::{GateState, Installation, Repo, World};
@@ -58,6 +64,24 @@ pub mod route {
     pub const CREATE_INSTALLATION_TOKEN: &str = "apps/create-installation-access-token";
     /// `GET /installation/repositories`
     pub const LIST_INSTALLATION_REPOS: &str = "apps/list-repos-accessible-to-installation";
+    /// `GET /repos/{owner}/{repo}/pulls/{pull_number}` (JSON, or the diff media type)
+    pub const GET_PULL: &str = "pulls/get";
+    /// `GET /repos/{owner}/{repo}/pulls/{pull_number}/files`
+    pub const LIST_PULL_FILES: &str = "pulls/list-files";
+    /// `GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews`
+    pub const LIST_REVIEWS: &str = "pulls/list-reviews";
+    /// `POST /repos/{owner}/{repo}/pulls/{pull_number}/reviews`
+    pub const CREATE_REVIEW: &str = "pulls/create-review";
+    /// `GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/comments`
+    pub const LIST_REVIEW_COMMENTS_FOR_REVIEW: &str = "pulls/list-comments-for-review";
+    /// `POST /repos/{owner}/{repo}/pulls/{pull_number}/comments`
+    pub const CREATE_REVIEW_COMMENT: &str = "pulls/create-review-comment";
+    /// `GET /repos/{owner}/{repo}/contents/{path}`
+    pub const GET_CONTENT: &str = "repos/get-content";
+    /// `POST /repos/{owner}/{repo}/check-runs`
+    pub const CREATE_CHECK_RUN: &str = "checks/create";
+    /// `PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}`
+    pub const UPDATE_CHECK_RUN: &str = "checks/update";
 }
 
 /// The credential a request carried.

@@ -9,7 +9,7 @@ use axum::extract::{MatchedPath, OriginalUri, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 use bot::events::RepositorySelection;
 use chrono::{SecondsFormat, Utc};
 use rand::Rng;
@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::state::{Token, World};
-use super::{APP_SLUG, RecordedRequest, auth, openapi, route};
+use super::{APP_SLUG, RecordedRequest, auth, openapi, pulls, route};
 
 pub(crate) type Shared = Arc<Mutex<World>>;
 
@@ -41,20 +41,66 @@ pub(crate) const ROUTES: &[(&str, &str, &str)] = &[
         "/installation/repositories",
         route::LIST_INSTALLATION_REPOS,
     ),
+    (
+        "GET",
+        "/repos/{owner}/{repo}/pulls/{pull_number}",
+        route::GET_PULL,
+    ),
+    (
+        "GET",
+        "/repos/{owner}/{repo}/pulls/{pull_number}/files",
+        route::LIST_PULL_FILES,
+    ),
+    (
+        "GET",
+        "/repos/{owner}/{repo}/pulls/{pull_number}/reviews",
+        route::LIST_REVIEWS,
+    ),
+    (
+        "POST",
+        "/repos/{owner}/{repo}/pulls/{pull_number}/reviews",
+        route::CREATE_REVIEW,
+    ),
+    (
+        "GET",
+        "/repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/comments",
+        route::LIST_REVIEW_COMMENTS_FOR_REVIEW,
+    ),
+    (
+        "POST",
+        "/repos/{owner}/{repo}/pulls/{pull_number}/comments",
+        route::CREATE_REVIEW_COMMENT,
+    ),
+    // axum's wildcard spelling of GitHub's multi-segment `{path}`; GET has no body to check.
+    (
+        "GET",
+        "/repos/{owner}/{repo}/contents/{*path}",
+        route::GET_CONTENT,
+    ),
+    (
+        "POST",
+        "/repos/{owner}/{repo}/check-runs",
+        route::CREATE_CHECK_RUN,
+    ),
+    (
+        "PATCH",
+        "/repos/{owner}/{repo}/check-runs/{check_run_id}",
+        route::UPDATE_CHECK_RUN,
+    ),
 ];
 
 /// Installation tokens live one hour, as on GitHub.
 const TOKEN_LIFETIME: chrono::Duration = chrono::Duration::hours(1);
 
 /// GitHub's default and maximum `per_page`.
-const DEFAULT_PER_PAGE: usize = 30;
-const MAX_PER_PAGE: usize = 100;
+pub(crate) const DEFAULT_PER_PAGE: usize = 30;
+pub(crate) const MAX_PER_PAGE: usize = 100;
 
 /// Request bodies larger than this are refused; nothing the bot sends comes close.
 const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 
 /// Where GitHub's error bodies point.
-const DOCS_URL: &str = "https://docs.github.com/rest";
+pub(crate) const DOCS_URL: &str = "https://docs.github.com/rest";
 
 /// GitHub's documented example answer for the token route: the shape our answers copy.
 const TOKEN_EXAMPLE: &str =
@@ -80,6 +126,38 @@ pub(crate) fn router(world: Shared, prefix: &str) -> Router {
             post(create_installation_token),
         )
         .route("/installation/repositories", get(list_installation_repos))
+        .route(
+            "/repos/{owner}/{repo}/pulls/{pull_number}",
+            get(pulls::get_pull),
+        )
+        .route(
+            "/repos/{owner}/{repo}/pulls/{pull_number}/files",
+            get(pulls::list_files),
+        )
+        .route(
+            "/repos/{owner}/{repo}/pulls/{pull_number}/reviews",
+            get(pulls::list_reviews).post(pulls::create_review),
+        )
+        .route(
+            "/repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/comments",
+            get(pulls::list_review_comments),
+        )
+        .route(
+            "/repos/{owner}/{repo}/pulls/{pull_number}/comments",
+            post(pulls::create_review_comment),
+        )
+        .route(
+            "/repos/{owner}/{repo}/contents/{*path}",
+            get(pulls::get_content),
+        )
+        .route(
+            "/repos/{owner}/{repo}/check-runs",
+            post(pulls::create_check_run),
+        )
+        .route(
+            "/repos/{owner}/{repo}/check-runs/{check_run_id}",
+            patch(pulls::update_check_run),
+        )
         .route_layer(middleware::from_fn_with_state(world.clone(), observe))
         .method_not_allowed_fallback(unexpected)
         .with_state(world.clone());
@@ -216,7 +294,7 @@ fn record_unexpected(
 }
 
 /// A credential refusal: GitHub's 401 with its message (small, unlike a `Response`).
-struct Refused(&'static str);
+pub(crate) struct Refused(&'static str);
 
 impl IntoResponse for Refused {
     fn into_response(self) -> Response {
@@ -231,7 +309,10 @@ fn require_app_jwt(world: &Shared, headers: &HeaderMap) -> Result<(), Refused> {
 }
 
 /// The installation a live token belongs to, else 401 "Bad credentials".
-fn require_installation_token(world: &Shared, headers: &HeaderMap) -> Result<i64, Refused> {
+pub(crate) fn require_installation_token(
+    world: &Shared,
+    headers: &HeaderMap,
+) -> Result<i64, Refused> {
     auth::credential(headers)
         .and_then(|token| lock(world).installation_for_token(token))
         .ok_or(Refused("Bad credentials"))
@@ -376,9 +457,9 @@ async fn create_installation_token(
 }
 
 #[derive(Deserialize)]
-struct PageQuery {
-    per_page: Option<usize>,
-    page: Option<usize>,
+pub(crate) struct PageQuery {
+    pub per_page: Option<usize>,
+    pub page: Option<usize>,
 }
 
 /// `GET /installation/repositories?per_page&page`, with GitHub's `Link` header.

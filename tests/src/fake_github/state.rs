@@ -8,6 +8,7 @@ use bot::events::RepositorySelection;
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
+use super::pulls::{FakeCheckRun, FakePullRequest, FakeReview, FakeReviewComment};
 use super::{Failure, RecordedRequest};
 
 /// An installation of the test App.
@@ -85,6 +86,19 @@ pub(crate) struct World {
     pub requests: Vec<RecordedRequest>,
     pub unexpected: Vec<RecordedRequest>,
     pub violations: Vec<String>,
+    /// Pull requests by (repository id, number).
+    pub pulls: BTreeMap<(i64, u64), FakePullRequest>,
+    /// File contents by (repository id, git ref, path).
+    pub contents: HashMap<(i64, String, String), Vec<u8>>,
+    /// Reviews by repository id, in creation order.
+    pub reviews: BTreeMap<i64, Vec<FakeReview>>,
+    /// Review comments by repository id, in creation order.
+    pub review_comments: BTreeMap<i64, Vec<FakeReviewComment>>,
+    /// Check runs by repository id, in creation order.
+    pub check_runs: BTreeMap<i64, Vec<FakeCheckRun>>,
+    /// The last id handed out for reviews, comments and check runs (one sequence, like a
+    /// database would; ids of different kinds never collide, which catches mix-ups).
+    pub last_id: i64,
 }
 
 impl World {
@@ -102,6 +116,12 @@ impl World {
             requests: Vec::new(),
             unexpected: Vec::new(),
             violations: Vec::new(),
+            pulls: BTreeMap::new(),
+            contents: HashMap::new(),
+            reviews: BTreeMap::new(),
+            review_comments: BTreeMap::new(),
+            check_runs: BTreeMap::new(),
+            last_id: 900_000,
         }
     }
 
@@ -110,6 +130,32 @@ impl World {
         let token = self.tokens.get(token)?;
         (token.expires_at > Utc::now() && self.installations.contains_key(&token.installation_id))
             .then_some(token.installation_id)
+    }
+
+    /// A fresh id for a review, review comment or check run.
+    pub fn next_id(&mut self) -> i64 {
+        self.last_id += 1;
+        self.last_id
+    }
+
+    /// The id of repository `owner/name` (case-insensitive) if `installation_id` can access it.
+    pub fn repo_for(&self, installation_id: i64, owner: &str, name: &str) -> Option<i64> {
+        let wanted = format!("{owner}/{name}");
+        let installation = self.installations.get(&installation_id)?;
+        self.repos
+            .values()
+            .find(|r| {
+                r.full_name.eq_ignore_ascii_case(&wanted) && installation.repos.contains(&r.id)
+            })
+            .map(|r| r.id)
+    }
+
+    /// The id of repository `owner/name` (case-insensitive), for test setup.
+    pub fn repo_id(&self, full_name: &str) -> Option<i64> {
+        self.repos
+            .values()
+            .find(|r| r.full_name.eq_ignore_ascii_case(full_name))
+            .map(|r| r.id)
     }
 
     /// The next queued failure for `route`, if any.

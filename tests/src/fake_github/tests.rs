@@ -379,7 +379,7 @@ async fn unknown_routes_get_404_and_are_recorded_as_unexpected() {
     let http = http();
 
     let response = http
-        .get(format!("{}/repos/o/r/pulls/1", fake.url()))
+        .get(format!("{}/repos/o/r/issues/1/labels", fake.url()))
         .send()
         .await
         .unwrap();
@@ -394,7 +394,7 @@ async fn unknown_routes_get_404_and_are_recorded_as_unexpected() {
 
     let unexpected = fake.unexpected_requests();
     assert_eq!(unexpected.len(), 2);
-    assert_eq!(unexpected[0].path, "/repos/o/r/pulls/1");
+    assert_eq!(unexpected[0].path, "/repos/o/r/issues/1/labels");
     assert_eq!(unexpected[1].method, "DELETE");
     assert!(unexpected.iter().all(|r| r.route.is_none()));
 }
