@@ -9,6 +9,7 @@ pub mod events;
 pub mod github;
 pub mod handlers;
 pub mod jobs;
+pub mod llm;
 pub mod repo_config;
 pub mod review;
 pub mod server;

@@ -1,6 +1,7 @@
 //! End-to-end test harness: the real reviewbot server on a loopback port (in-process or as the
 //! real binary), real databases, and signed deliveries over real HTTP.
 
+pub mod fake_azure;
 pub mod fake_github;
 pub mod process;
 
