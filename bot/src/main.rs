@@ -81,18 +81,20 @@ fn review(args: &ReviewArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let client = match model.as_ref().map(bot::llm::LlmClient::new) {
+        None => None,
+        Some(Ok(client)) => Some(client),
+        Some(Err(e)) => {
+            eprintln!("error: the model endpoint cannot be used: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let model_status = report::AnalysisStatus {
         name: "model".into(),
         ran: false,
-        note: match model {
-            Some(_) => {
-                "configured, but this version has no AI reviewer yet: built-in analyzers only"
-                    .into()
-            }
-            None => "not configured (set AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY and \
-                     AZURE_OPENAI_DEPLOYMENT, or OPENAI_BASE_URL and OPENAI_MODEL)"
-                .into(),
-        },
+        note: "not configured (set AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY and \
+               AZURE_OPENAI_DEPLOYMENT, or OPENAI_BASE_URL and OPENAI_MODEL)"
+            .into(),
     };
     // A diff file may not match what is checked out here; the pipeline checks before using it.
     let directory = pipeline::Directory(change.root.clone().unwrap_or_else(|| ".".into()));
@@ -130,7 +132,7 @@ fn review(args: &ReviewArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut report = pipeline::review(
+    let (mut report, files) = pipeline::review_with_files(
         &diff,
         Some(&directory),
         &change.untracked,
@@ -138,6 +140,52 @@ fn review(args: &ReviewArgs) -> ExitCode {
         &config,
         model_status,
     );
+    if let Some(client) = &client {
+        let repo_name = change
+            .root
+            .as_deref()
+            .and_then(|root| root.file_name())
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "local change".into());
+        let run = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map(|runtime| {
+                runtime.block_on(bot::review::model_review::run_model(
+                    client,
+                    &repo_name,
+                    &files,
+                    &config.config.analyses,
+                    &frameworks,
+                    &test_files,
+                ))
+            });
+        match run {
+            Ok(run) => {
+                for problem in &run.problems {
+                    eprintln!("reviewbot: model: {problem}");
+                }
+                let status = report.analyses.iter_mut().find(|a| a.name == "model");
+                if let Some(status) = status {
+                    status.ran = run.calls > 0;
+                    status.note = format!(
+                        "{} call{}, {} tokens in, {} out{}",
+                        run.calls,
+                        if run.calls == 1 { "" } else { "s" },
+                        run.tokens.0,
+                        run.tokens.1,
+                        if run.problems.is_empty() {
+                            String::new()
+                        } else {
+                            format!(", {} problem(s) on stderr", run.problems.len())
+                        }
+                    );
+                }
+                report = pipeline::add_findings(report, &files, run.findings, &config);
+            }
+            Err(e) => eprintln!("reviewbot: model stage not run: {e}"),
+        }
+    }
     report.change = change.description;
     let output = match args.format {
         OutputFormat::Text => {

@@ -10,6 +10,7 @@ pub mod finding;
 pub mod languages;
 pub mod local;
 pub mod model_output;
+pub mod model_review;
 pub mod pipeline;
 pub mod prompt;
 pub mod publish;

@@ -11,6 +11,7 @@ use super::analyzers::test_gap::{self, RepoTests};
 use super::budget::{SkipReason, exclusion};
 use super::context::{ChangedFile, ChangedHunk};
 use super::diff::{Diff, FileDiff, FileStatus, LineKind};
+use super::finding::Finding;
 use super::languages::Language;
 use super::report::{AnalysisStatus, ReviewReport, SkippedFile};
 use super::test_layout::{Framework, detect_framework, is_framework_evidence, is_test_file};
@@ -153,9 +154,7 @@ fn status(name: &str, on: bool, what: &str) -> AnalysisStatus {
     }
 }
 
-/// Runs the built-in analyses over `diff`. `new_side` reads a file's new content; when it
-/// has none that matches the diff, the content is rebuilt from the diff. `model` says what the
-/// model analysis did (it is not part of this pipeline yet).
+/// Runs the built-in analyses over `diff` and returns the report. See [`review_with_files`].
 pub fn review(
     diff: &Diff,
     new_side: Option<&dyn NewSide>,
@@ -164,6 +163,55 @@ pub fn review(
     config: &LoadedRepoConfig,
     model: AnalysisStatus,
 ) -> ReviewReport {
+    review_with_files(diff, new_side, untracked, repo, config, model).0
+}
+
+/// Adds the model's findings to a report, under the same thresholds and ordering.
+pub fn add_findings(
+    report: ReviewReport,
+    files: &[ChangedFile],
+    extra: Vec<Finding>,
+    config: &LoadedRepoConfig,
+) -> ReviewReport {
+    let sources: BTreeMap<&str, &str> = files
+        .iter()
+        .map(|f| (f.path.as_str(), f.source.as_str()))
+        .collect();
+    let before = extra.len();
+    let mut findings: Vec<Finding> = report.findings.iter().map(|f| f.finding.clone()).collect();
+    findings.extend(extra.into_iter().filter(|f| {
+        f.severity >= config.config.min_severity && f.confidence >= config.config.min_confidence
+    }));
+    let kept = findings.len() - report.findings.len();
+    let mut merged = ReviewReport::new(
+        report.analyses,
+        report.files_reviewed,
+        report.skipped,
+        findings,
+        |path, line| {
+            let source = sources.get(path)?;
+            source
+                .split('\n')
+                .nth(line.checked_sub(1)? as usize)
+                .map(|l| l.trim_end_matches('\r').to_owned())
+        },
+    );
+    merged.change = report.change;
+    merged.below_threshold = report.below_threshold + (before - kept);
+    merged
+}
+
+/// Runs the built-in analyses over `diff`. `new_side` reads a file's new content; when it
+/// has none that matches the diff, the content is rebuilt from the diff. `model` says what the
+/// model analysis did. Also returns the reviewed files, as the model stage takes them.
+pub fn review_with_files(
+    diff: &Diff,
+    new_side: Option<&dyn NewSide>,
+    untracked: &[String],
+    repo: RepoTests<'_>,
+    config: &LoadedRepoConfig,
+    model: AnalysisStatus,
+) -> (ReviewReport, Vec<ChangedFile>) {
     let analyses = &config.config.analyses;
     let mut skipped = Vec::new();
     let mut changed = Vec::new();
@@ -241,7 +289,7 @@ pub fn review(
             .map(|l| l.trim_end_matches('\r').to_owned())
     });
     report.below_threshold = below_threshold;
-    report
+    (report, changed)
 }
 
 #[cfg(test)]

@@ -1,0 +1,316 @@
+//! The model's part of a review: the change split into budgeted chunks, each sent with the
+//! `tests` and/or `security` prompt, answers parsed (one repair retry on invalid output), and
+//! items turned into findings on real lines of the change. Used by `reviewbot review` when a
+//! model is configured; the review job (issue 4) will record each call in the store as well.
+
+use std::collections::BTreeMap;
+
+use super::budget::{DEFAULT_CHUNK_TOKENS, change_units, plan_chunks};
+use super::context::{ChangedFile, FileContext, parse_context};
+use super::finding::{Finding, FindingKind, Severity};
+use super::model_output::{parse_security_findings, parse_test_suggestions};
+use super::prompt::{Prompt, PromptVars, RenderedPrompt, latest};
+use super::test_layout::{Framework, test_location};
+use crate::llm::LlmClient;
+use crate::repo_config::Analyses;
+
+/// What the model stage did.
+#[derive(Debug, Default)]
+pub struct ModelRun {
+    /// Findings from valid answers, on lines of the change.
+    pub findings: Vec<Finding>,
+    /// Model calls made (repair retries included).
+    pub calls: usize,
+    /// Prompt and completion tokens.
+    pub tokens: (u64, u64),
+    /// What went wrong, per chunk (calls that failed, answers that stayed invalid, items refused).
+    pub problems: Vec<String>,
+}
+
+/// The lines a hunk's unit shows: its enclosing function when short, else the hunk with a
+/// little context; numbered, added lines marked `+`, so answers can name real lines.
+fn numbered_excerpt(file: &ChangedFile, context: &FileContext, hunk: usize) -> String {
+    /// Functions longer than this are shown as the hunk only: the budget is for changed code.
+    const MAX_FUNCTION_LINES: u32 = 200;
+    let lines: Vec<&str> = file.source.split('\n').collect();
+    let changed = &file.hunks[hunk];
+    let (mut start, mut end) = (
+        changed.lines.start().saturating_sub(3).max(1),
+        changed.lines.end() + 3,
+    );
+    if let Some(function) = context.hunks.get(hunk).and_then(|h| h.function.as_ref()) {
+        let span = function.symbol.lines();
+        if span.end() - span.start() < MAX_FUNCTION_LINES {
+            (start, end) = (*span.start(), *span.end());
+        }
+    }
+    let end = end.min(lines.len() as u32);
+    (start..=end)
+        .filter_map(|n| {
+            let text = lines.get(n as usize - 1)?;
+            let mark = if changed.added.contains(&n) { '+' } else { ' ' };
+            Some(format!("{n:>5} {mark} {}", text.trim_end_matches('\r')))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn to_findings_security(
+    raw: &str,
+    files: &BTreeMap<&str, &ChangedFile>,
+) -> Result<(Vec<Finding>, Vec<String>), String> {
+    let answer = parse_security_findings(raw).map_err(|e| e.to_string())?;
+    let mut problems: Vec<String> = answer
+        .refused
+        .iter()
+        .map(|(i, why)| format!("finding {i} refused: {why}"))
+        .collect();
+    let mut findings = Vec::new();
+    for f in answer.items {
+        if !files.contains_key(f.path.as_str()) {
+            problems.push(format!(
+                "finding on {} refused: not a file of this chunk",
+                f.path
+            ));
+            continue;
+        }
+        findings.push(Finding {
+            rule_id: format!("model.{}", f.cwe.to_ascii_lowercase()),
+            kind: FindingKind::Security,
+            title: f.title,
+            message: format!("{} Fix: {}", f.explanation, f.fix),
+            path: f.path,
+            line: f.line,
+            column: None,
+            end_line: None,
+            cwe: Some(f.cwe),
+            severity: f.severity,
+            confidence: f.confidence,
+        });
+    }
+    Ok((findings, problems))
+}
+
+fn to_findings_tests(
+    raw: &str,
+    files: &BTreeMap<&str, &ChangedFile>,
+) -> Result<(Vec<Finding>, Vec<String>), String> {
+    let answer = parse_test_suggestions(raw).map_err(|e| e.to_string())?;
+    let mut problems: Vec<String> = answer
+        .refused
+        .iter()
+        .map(|(i, why)| format!("suggestion {i} refused: {why}"))
+        .collect();
+    let mut findings = Vec::new();
+    for s in answer.items {
+        if !files.contains_key(s.path.as_str()) {
+            problems.push(format!(
+                "suggestion on {} refused: not a file of this chunk",
+                s.path
+            ));
+            continue;
+        }
+        findings.push(Finding {
+            rule_id: format!("model.test.{}", s.kind),
+            kind: FindingKind::TestGap,
+            title: s.title,
+            message: format!(
+                "{} Suggested test for {}:\n{}",
+                s.rationale, s.test_path, s.code
+            ),
+            path: s.path,
+            line: s.line,
+            column: None,
+            end_line: None,
+            cwe: None,
+            severity: Severity::Low,
+            confidence: s.confidence,
+        });
+    }
+    Ok((findings, problems))
+}
+
+/// Runs the enabled analyses over `files` with the model.
+pub async fn run_model(
+    client: &LlmClient,
+    repo: &str,
+    files: &[ChangedFile],
+    analyses: &Analyses,
+    frameworks: &[(super::languages::Language, Framework)],
+    test_files: &[&str],
+) -> ModelRun {
+    let mut run = ModelRun::default();
+    let contexts: Vec<FileContext> = files.iter().filter_map(|f| parse_context(f).ok()).collect();
+    if contexts.len() != files.len() {
+        run.problems
+            .push("code context unavailable for some files; model stage skipped".into());
+        return run;
+    }
+    let units = change_units(files, &contexts);
+    let plan = plan_chunks(&units, DEFAULT_CHUNK_TOKENS);
+    for (unit, reason) in &plan.skipped {
+        run.problems.push(format!(
+            "{} hunk {} not sent: {reason}",
+            units[*unit].path, units[*unit].hunk
+        ));
+    }
+    let by_path: BTreeMap<&str, usize> = files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.path.as_str(), i))
+        .collect();
+    let prompts: Vec<Prompt> = [(analyses.tests, "tests"), (analyses.security, "security")]
+        .into_iter()
+        .filter(|(on, _)| *on)
+        .filter_map(|(_, id)| latest(id).ok())
+        .collect();
+    for chunk in &plan.chunks {
+        let mut sections = Vec::new();
+        let mut chunk_files: BTreeMap<&str, &ChangedFile> = BTreeMap::new();
+        for &index in &chunk.units {
+            let unit = &units[index];
+            let file_index = by_path[unit.path.as_str()];
+            let file = &files[file_index];
+            chunk_files.insert(&file.path, file);
+            let language = file.language.map(|l| l.name()).unwrap_or("text");
+            sections.push(format!(
+                "File: {} ({language})\n{}",
+                file.path,
+                numbered_excerpt(file, &contexts[file_index], unit.hunk)
+            ));
+        }
+        let first = chunk_files.values().next().copied();
+        let language = first.and_then(|f| f.language);
+        let framework = language.map(|l| {
+            frameworks
+                .iter()
+                .find(|(fl, _)| *fl == l)
+                .map(|(_, fw)| *fw)
+                .unwrap_or_else(|| Framework::default_for(l))
+        });
+        let hint = match (first, language) {
+            (Some(file), Some(language)) => {
+                test_location(&file.path, "", language, framework, test_files).path
+            }
+            _ => "next to the changed code".into(),
+        };
+        let vars = PromptVars {
+            repo: repo.into(),
+            language: language.map(|l| l.name()).unwrap_or("text").into(),
+            framework: framework
+                .map(|f| f.as_str())
+                .unwrap_or("the repository's usual one")
+                .into(),
+            test_path_hint: hint,
+            change: sections.join("\n\n"),
+            learnings: vec![],
+        };
+        for prompt in &prompts {
+            let Ok(rendered) = prompt.render(&vars) else {
+                run.problems
+                    .push(format!("prompt {} could not be rendered", prompt.id));
+                continue;
+            };
+            match ask(client, prompt, &rendered, &chunk_files, &mut run).await {
+                Ok((findings, problems)) => {
+                    run.findings.extend(findings);
+                    run.problems.extend(problems);
+                }
+                Err(why) => run
+                    .problems
+                    .push(format!("{} chunk dropped: {why}", prompt.id)),
+            }
+        }
+    }
+    run
+}
+
+/// One call, and one repair retry if the answer cannot be used.
+async fn ask(
+    client: &LlmClient,
+    prompt: &Prompt,
+    rendered: &RenderedPrompt,
+    files: &BTreeMap<&str, &ChangedFile>,
+    run: &mut ModelRun,
+) -> Result<(Vec<Finding>, Vec<String>), String> {
+    let read = |raw: &str| match prompt.id.as_str() {
+        "security" => to_findings_security(raw, files),
+        _ => to_findings_tests(raw, files),
+    };
+    let first = call(client, prompt, rendered, run).await?;
+    let why = match read(&first) {
+        Ok(result) => return Ok(result),
+        Err(why) => why,
+    };
+    let repair = RenderedPrompt {
+        system: rendered.system.clone(),
+        user: format!(
+            "{}\n\nYour previous answer could not be used ({why}). Answer again with JSON only, following the schema.",
+            rendered.user
+        ),
+    };
+    let second = call(client, prompt, &repair, run).await?;
+    read(&second).map_err(|why| format!("invalid output twice: {why}"))
+}
+
+/// Makes a call and counts it; the answer text, empty when the model gave none.
+async fn call(
+    client: &LlmClient,
+    prompt: &Prompt,
+    request: &RenderedPrompt,
+    run: &mut ModelRun,
+) -> Result<String, String> {
+    let completion = client
+        .complete(prompt, request, None)
+        .await
+        .map_err(|e| e.to_string())?;
+    run.calls += 1;
+    run.tokens.0 += u64::from(completion.tokens_in.unwrap_or(0));
+    run.tokens.1 += u64::from(completion.tokens_out.unwrap_or(0));
+    Ok(completion.raw_answer.unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::review::context::ChangedHunk;
+
+    fn file() -> ChangedFile {
+        let source = "import os\n\n\ndef run(cmd):\n    x = 1\n    return os.system(cmd)\n";
+        ChangedFile::new(
+            "app.py",
+            source,
+            vec![ChangedHunk {
+                lines: 5..=6,
+                added: [6].into_iter().collect(),
+            }],
+        )
+    }
+
+    #[test]
+    fn excerpts_show_the_whole_short_function_numbered_with_added_lines_marked() {
+        let file = file();
+        let context = parse_context(&file).unwrap();
+        let excerpt = numbered_excerpt(&file, &context, 0);
+        assert_eq!(
+            excerpt,
+            "    4   def run(cmd):\n    5       x = 1\n    6 +     return os.system(cmd)"
+        );
+    }
+
+    #[test]
+    fn answers_about_files_outside_the_chunk_are_refused() {
+        let file = file();
+        let files: BTreeMap<&str, &ChangedFile> = [("app.py", &file)].into();
+        let raw = r#"{"findings": [
+            {"path": "app.py", "line": 6, "cwe": "CWE-78", "severity": "high", "confidence": 0.9,
+             "title": "t", "explanation": "e", "fix": "f"},
+            {"path": "other.py", "line": 1, "cwe": "CWE-78", "severity": "high", "confidence": 0.9,
+             "title": "t", "explanation": "e", "fix": "f"}]}"#;
+        let (findings, problems) = to_findings_security(raw, &files).unwrap();
+        assert_eq!(findings.len(), 1);
+        assert_eq!(findings[0].rule_id, "model.cwe-78");
+        assert!(problems[0].contains("other.py"), "{problems:?}");
+        assert!(to_findings_tests("nonsense", &files).is_err());
+    }
+}
