@@ -381,6 +381,38 @@ pub struct NewSuggestion {
     pub created_at: DateTime<Utc>,
 }
 
+/// A review we posted (or are about to post): one per pull request, analysis and head commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewReview {
+    /// The installation it was posted as.
+    pub installation_id: Option<i64>,
+    /// `owner/name`.
+    pub repo: String,
+    /// The pull request.
+    pub pr: i64,
+    /// The head commit reviewed.
+    pub head_sha: String,
+    /// `tests` or `security`.
+    pub analysis: String,
+    /// GitHub's review id, once posted.
+    pub github_review_id: Option<i64>,
+    /// The check run reporting it.
+    pub check_run_id: Option<i64>,
+    /// The job that made it.
+    pub job_id: Option<JobId>,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A stored review.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Review {
+    /// Its id.
+    pub id: ReviewId,
+    /// Everything as recorded.
+    pub review: NewReview,
+}
+
 /// A stored suggestion.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Suggestion {

@@ -47,6 +47,7 @@ contract!(
     installations_and_their_repositories_are_kept_current,
     model_call_round_trips_byte_for_byte,
     suggestions_are_unique_per_pr_fingerprint,
+    a_review_is_recorded_once_per_head_and_analysis,
     feedback_events_are_append_only_and_idempotent_by_github_id,
     migrating_twice_is_a_no_op,
 );
@@ -694,6 +695,85 @@ async fn suggestions_are_unique_per_pr_fingerprint(store: Store) {
             .set_suggestion_comment(SuggestionId(id.0 + 99), 1)
             .await
             .is_err()
+    );
+}
+
+async fn a_review_is_recorded_once_per_head_and_analysis(store: Store) {
+    let review = NewReview {
+        installation_id: Some(7),
+        repo: "octo/repo".into(),
+        pr: 12,
+        head_sha: "a".repeat(40),
+        analysis: "security".into(),
+        github_review_id: None,
+        check_run_id: Some(55),
+        job_id: None,
+        created_at: t0(),
+    };
+    let Inserted::New(id) = store.insert_review(&review).await.unwrap() else {
+        panic!("first review is new")
+    };
+    assert_eq!(
+        store.insert_review(&review).await.unwrap(),
+        Inserted::Duplicate,
+        "a retried job"
+    );
+    let tests = NewReview {
+        analysis: "tests".into(),
+        ..review.clone()
+    };
+    assert!(matches!(
+        store.insert_review(&tests).await.unwrap(),
+        Inserted::New(_)
+    ));
+    assert_eq!(
+        store
+            .find_review_by_head("octo/repo", 12, &"b".repeat(40), "security")
+            .await
+            .unwrap(),
+        None
+    );
+    store.set_review_posted(id, 9_876_543_210).await.unwrap();
+    let found = store
+        .find_review_by_head("octo/repo", 12, &"a".repeat(40), "security")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.id, id);
+    assert_eq!(
+        found.review,
+        NewReview {
+            github_review_id: Some(9_876_543_210),
+            ..review
+        }
+    );
+    assert!(
+        store
+            .set_review_posted(ReviewId(id.0 + 100), 1)
+            .await
+            .is_err()
+    );
+
+    let call = store.insert_model_call(&model_call()).await.unwrap();
+    for fingerprint in ["fp-b", "fp-a"] {
+        store
+            .insert_suggestion(&suggestion(call, fingerprint))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store
+            .list_suggestion_fingerprints("octo/repo", 12)
+            .await
+            .unwrap(),
+        ["fp-b", "fp-a"]
+    );
+    assert!(
+        store
+            .list_suggestion_fingerprints("octo/repo", 13)
+            .await
+            .unwrap()
+            .is_empty()
     );
 }
 

@@ -300,6 +300,44 @@ impl Store {
         dispatch!(self.set_suggestion_comment(id, github_comment_id))
     }
 
+    /// Records a review; the same pull request, analysis and head commit recorded before is a
+    /// duplicate (a retried or redelivered job must not post twice).
+    pub async fn insert_review(
+        &self,
+        review: &NewReview,
+    ) -> Result<Inserted<ReviewId>, StoreError> {
+        dispatch!(self.insert_review(review))
+    }
+
+    /// Notes GitHub's id for a posted review (after the post succeeded).
+    pub async fn set_review_posted(
+        &self,
+        id: ReviewId,
+        github_review_id: i64,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.set_review_posted(id, github_review_id))
+    }
+
+    /// The review of `head_sha` for one analysis, if recorded.
+    pub async fn find_review_by_head(
+        &self,
+        repo: &str,
+        pr: i64,
+        head_sha: &str,
+        analysis: &str,
+    ) -> Result<Option<Review>, StoreError> {
+        dispatch!(self.find_review_by_head(repo, pr, head_sha, analysis))
+    }
+
+    /// Fingerprints of every suggestion recorded on a pull request (nothing is posted twice).
+    pub async fn list_suggestion_fingerprints(
+        &self,
+        repo: &str,
+        pr: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        dispatch!(self.list_suggestion_fingerprints(repo, pr))
+    }
+
     /// Reads a suggestion.
     pub async fn get_suggestion(&self, id: SuggestionId) -> Result<Suggestion, StoreError> {
         dispatch!(self.get_suggestion(id))

@@ -577,6 +577,86 @@ macro_rules! shared_store_methods {
             Ok(())
         }
 
+        pub(super) async fn insert_review(&self, r: &NewReview) -> Result<Inserted<ReviewId>, StoreError> {
+            let row = sqlx::query(
+                "INSERT INTO reviews (installation_id, repo, pr, head_sha, analysis, \
+                 github_review_id, check_run_id, job_id, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                 ON CONFLICT (repo, pr, head_sha, analysis) DO NOTHING RETURNING id",
+            )
+            .bind(r.installation_id)
+            .bind(&r.repo)
+            .bind(r.pr)
+            .bind(&r.head_sha)
+            .bind(&r.analysis)
+            .bind(r.github_review_id)
+            .bind(r.check_run_id)
+            .bind(r.job_id.map(|j| j.0))
+            .bind(Ts(r.created_at))
+            .fetch_optional(&self.pool)
+            .await?;
+            match row {
+                Some(row) => Ok(Inserted::New(ReviewId(row.try_get("id")?))),
+                None => Ok(Inserted::Duplicate),
+            }
+        }
+
+        pub(super) async fn set_review_posted(&self, id: ReviewId, github_review_id: i64) -> Result<(), StoreError> {
+            let done = sqlx::query("UPDATE reviews SET github_review_id = $1 WHERE id = $2")
+                .bind(github_review_id)
+                .bind(id.0)
+                .execute(&self.pool)
+                .await?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound(format!("review {id}")));
+            }
+            Ok(())
+        }
+
+        pub(super) async fn find_review_by_head(
+            &self,
+            repo: &str,
+            pr: i64,
+            head_sha: &str,
+            analysis: &str,
+        ) -> Result<Option<Review>, StoreError> {
+            let row = sqlx::query(
+                "SELECT * FROM reviews WHERE repo = $1 AND pr = $2 AND head_sha = $3 AND analysis = $4",
+            )
+            .bind(repo)
+            .bind(pr)
+            .bind(head_sha)
+            .bind(analysis)
+            .fetch_optional(&self.pool)
+            .await?;
+            row.map(|row| {
+                Ok(Review {
+                    id: ReviewId(row.try_get("id")?),
+                    review: NewReview {
+                        installation_id: row.try_get("installation_id")?,
+                        repo: row.try_get("repo")?,
+                        pr: row.try_get("pr")?,
+                        head_sha: row.try_get("head_sha")?,
+                        analysis: row.try_get("analysis")?,
+                        github_review_id: row.try_get("github_review_id")?,
+                        check_run_id: row.try_get("check_run_id")?,
+                        job_id: row.try_get::<Option<i64>, _>("job_id")?.map(JobId),
+                        created_at: row.try_get::<Ts, _>("created_at")?.0,
+                    },
+                })
+            })
+            .transpose()
+        }
+
+        pub(super) async fn list_suggestion_fingerprints(&self, repo: &str, pr: i64) -> Result<Vec<String>, StoreError> {
+            let rows = sqlx::query("SELECT fingerprint FROM suggestions WHERE repo = $1 AND pr = $2 ORDER BY id")
+                .bind(repo)
+                .bind(pr)
+                .fetch_all(&self.pool)
+                .await?;
+            rows.iter().map(|row| Ok(row.try_get("fingerprint")?)).collect()
+        }
+
         pub(super) async fn get_suggestion(&self, id: SuggestionId) -> Result<Suggestion, StoreError> {
             let row = sqlx::query("SELECT * FROM suggestions WHERE id = $1")
                 .bind(id.0)
