@@ -35,6 +35,11 @@ pub enum Job {
         draft: bool,
         /// What triggered it.
         trigger: PrAction,
+        /// The repository's default branch, where `.github/reviewbot.yml` is read from (never
+        /// the pull request's head). Absent in jobs queued before it was recorded; the handler
+        /// then asks GitHub.
+        #[serde(default)]
+        default_branch: Option<String>,
     },
     /// A pull request closed: final reaction poll, implicit signals, unlabelled → ignored.
     PullRequestClosed {
@@ -195,6 +200,7 @@ pub fn jobs_for_event(event: &WebhookEvent) -> Vec<Job> {
                     before: e.before.clone(),
                     draft: e.pr.draft,
                     trigger,
+                    default_branch: Some(e.repo.default_branch.clone()),
                 },
             }
         }),
@@ -347,6 +353,31 @@ mod tests {
             assert_eq!(new.kind, job.kind());
             assert_eq!(Job::from_payload(&new.payload).unwrap(), job);
         }
+    }
+
+    #[test]
+    fn review_jobs_name_the_default_branch_and_older_payloads_still_load() {
+        let opened = fixture("pull_request", "opened.payload.json");
+        let Job::Review { default_branch, .. } = &opened[0] else {
+            panic!()
+        };
+        assert_eq!(
+            default_branch.as_deref(),
+            Some("master"),
+            "GitHub's example repository"
+        );
+        let mut payload: serde_json::Value = serde_json::from_str(
+            &opened[0]
+                .to_new_job(&RetryPolicy::default(), Utc::now())
+                .payload,
+        )
+        .unwrap();
+        payload.as_object_mut().unwrap().remove("default_branch");
+        let Job::Review { default_branch, .. } = Job::from_payload(&payload.to_string()).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(default_branch, None);
     }
 
     #[test]
