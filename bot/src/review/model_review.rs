@@ -11,12 +11,99 @@ use super::finding::{Finding, FindingKind, Severity};
 use super::model_output::{parse_security_findings, parse_test_suggestions};
 use super::prompt::{Prompt, PromptVars, RenderedPrompt, latest};
 use super::test_layout::{Framework, test_location};
-use crate::llm::LlmClient;
+use crate::llm::{Completion, LlmClient};
 use crate::repo_config::Analyses;
+use feedback::{JobId, ModelCallStatus, NewModelCall};
+
+/// One model call as the store records it (`model_calls`): what was sent and what came back,
+/// or why nothing did.
+#[derive(Debug, Clone)]
+pub struct CallRecord {
+    /// The prompt's id.
+    pub prompt_id: String,
+    /// The prompt's version.
+    pub prompt_version: String,
+    /// The messages as rendered (for calls that failed before an answer).
+    pub rendered: RenderedPrompt,
+    /// The exchange, when the endpoint answered.
+    pub completion: Option<Completion>,
+    /// Whether the answer was usable.
+    pub status: ModelCallStatus,
+    /// Why not, when it was not.
+    pub error: Option<String>,
+    /// 1 for the first call on a chunk, 2 for the repair retry.
+    pub attempt: i32,
+}
+
+/// Where a call was made: the store row's context.
+#[derive(Debug, Clone, Default)]
+pub struct CallSite {
+    /// The installation.
+    pub installation_id: Option<i64>,
+    /// `owner/name`.
+    pub repo: String,
+    /// The pull request.
+    pub pr: Option<i64>,
+    /// The head commit.
+    pub head_sha: Option<String>,
+    /// The job.
+    pub job_id: Option<JobId>,
+    /// `azure` or `openai-compatible`.
+    pub provider: String,
+    /// The Azure deployment, when Azure.
+    pub deployment: Option<String>,
+}
+
+impl CallRecord {
+    /// The `model_calls` row. Messages are the exact bytes sent when the endpoint answered;
+    /// for a call that failed first, the same messages serialised here.
+    pub fn to_row(&self, site: &CallSite, at: chrono::DateTime<chrono::Utc>) -> NewModelCall {
+        let messages = self
+            .completion
+            .as_ref()
+            .map(|c| c.messages_json.clone())
+            .unwrap_or_else(|| {
+                serde_json::json!([
+                    {"role": "system", "content": self.rendered.system},
+                    {"role": "user", "content": self.rendered.user},
+                ])
+                .to_string()
+            });
+        let c = self.completion.as_ref();
+        NewModelCall {
+            installation_id: site.installation_id,
+            repo: site.repo.clone(),
+            pr: site.pr,
+            head_sha: site.head_sha.clone(),
+            job_id: site.job_id,
+            analysis: self.prompt_id.clone(),
+            prompt_id: self.prompt_id.clone(),
+            prompt_version: self.prompt_version.clone(),
+            provider: site.provider.clone(),
+            model: c.map(|c| c.model.clone()).unwrap_or_default(),
+            deployment: site.deployment.clone(),
+            messages,
+            response_format: c.map(|c| c.response_format_json.clone()),
+            raw_answer: c.and_then(|c| c.raw_answer.clone()),
+            finish_reason: c.and_then(|c| c.finish_reason.clone()),
+            status: self.status,
+            error: self.error.clone(),
+            tokens_in: c.and_then(|c| c.tokens_in).map(|t| t as i32),
+            tokens_out: c.and_then(|c| c.tokens_out).map(|t| t as i32),
+            latency_ms: c
+                .map(|c| c.latency.as_millis().min(i32::MAX as u128) as i32)
+                .unwrap_or(0),
+            attempt: self.attempt,
+            created_at: at,
+        }
+    }
+}
 
 /// What the model stage did.
 #[derive(Debug, Default)]
 pub struct ModelRun {
+    /// Every call, for the store.
+    pub records: Vec<CallRecord>,
     /// Findings from valid answers, on lines of the change.
     pub findings: Vec<Finding>,
     /// Model calls made (repair retries included).
@@ -225,7 +312,7 @@ pub async fn run_model(
     run
 }
 
-/// One call, and one repair retry if the answer cannot be used.
+/// One call, and one repair retry if the answer cannot be used. Every call is recorded.
 async fn ask(
     client: &LlmClient,
     prompt: &Prompt,
@@ -237,37 +324,63 @@ async fn ask(
         "security" => to_findings_security(raw, files),
         _ => to_findings_tests(raw, files),
     };
-    let first = call(client, prompt, rendered, run).await?;
-    let why = match read(&first) {
-        Ok(result) => return Ok(result),
-        Err(why) => why,
-    };
-    let repair = RenderedPrompt {
-        system: rendered.system.clone(),
-        user: format!(
-            "{}\n\nYour previous answer could not be used ({why}). Answer again with JSON only, following the schema.",
-            rendered.user
-        ),
-    };
-    let second = call(client, prompt, &repair, run).await?;
-    read(&second).map_err(|why| format!("invalid output twice: {why}"))
+    let mut request = rendered.clone();
+    let mut last_problem = String::new();
+    for attempt in 1..=2 {
+        let answer = call(client, prompt, &request, attempt, run).await?;
+        match read(&answer) {
+            Ok(result) => return Ok(result),
+            Err(why) => {
+                if let Some(record) = run.records.last_mut() {
+                    record.status = ModelCallStatus::InvalidOutput;
+                    record.error = Some(why.clone());
+                }
+                request.user = format!(
+                    "{}\n\nYour previous answer could not be used ({why}). Answer again with JSON only, following the schema.",
+                    rendered.user
+                );
+                last_problem = why;
+            }
+        }
+    }
+    Err(format!("invalid output twice: {last_problem}"))
 }
 
-/// Makes a call and counts it; the answer text, empty when the model gave none.
+/// Makes a call, records it, and returns the answer text (empty when the model gave none).
 async fn call(
     client: &LlmClient,
     prompt: &Prompt,
     request: &RenderedPrompt,
+    attempt: i32,
     run: &mut ModelRun,
 ) -> Result<String, String> {
-    let completion = client
-        .complete(prompt, request, None)
-        .await
-        .map_err(|e| e.to_string())?;
-    run.calls += 1;
-    run.tokens.0 += u64::from(completion.tokens_in.unwrap_or(0));
-    run.tokens.1 += u64::from(completion.tokens_out.unwrap_or(0));
-    Ok(completion.raw_answer.unwrap_or_default())
+    let result = client.complete(prompt, request, None).await;
+    let mut record = CallRecord {
+        prompt_id: prompt.id.clone(),
+        prompt_version: prompt.version.clone(),
+        rendered: request.clone(),
+        completion: None,
+        status: ModelCallStatus::Ok,
+        error: None,
+        attempt,
+    };
+    match result {
+        Ok(completion) => {
+            run.calls += 1;
+            run.tokens.0 += u64::from(completion.tokens_in.unwrap_or(0));
+            run.tokens.1 += u64::from(completion.tokens_out.unwrap_or(0));
+            let answer = completion.raw_answer.clone().unwrap_or_default();
+            record.completion = Some(completion);
+            run.records.push(record);
+            Ok(answer)
+        }
+        Err(e) => {
+            record.status = ModelCallStatus::Error;
+            record.error = Some(e.to_string());
+            run.records.push(record);
+            Err(e.to_string())
+        }
+    }
 }
 
 #[cfg(test)]
@@ -295,6 +408,67 @@ mod tests {
         assert_eq!(
             excerpt,
             "    4   def run(cmd):\n    5       x = 1\n    6 +     return os.system(cmd)"
+        );
+    }
+
+    #[test]
+    fn call_records_become_store_rows_with_the_exact_messages() {
+        let rendered = RenderedPrompt {
+            system: "s".into(),
+            user: "u \"quoted\"".into(),
+        };
+        let completion = Completion {
+            messages_json: "[{\"role\":\"system\",\"content\":\"s\"}, {\"role\":\"user\"}]".into(),
+            response_format_json: "{\"type\":\"json_schema\"}".into(),
+            raw_answer: Some("{\"findings\": []}".into()),
+            model: "gpt-4o".into(),
+            finish_reason: Some("stop".into()),
+            tokens_in: Some(120),
+            tokens_out: Some(8),
+            latency: std::time::Duration::from_millis(345),
+            attempts: 1,
+        };
+        let record = CallRecord {
+            prompt_id: "security".into(),
+            prompt_version: "v1".into(),
+            rendered: rendered.clone(),
+            completion: Some(completion.clone()),
+            status: ModelCallStatus::Ok,
+            error: None,
+            attempt: 1,
+        };
+        let site = CallSite {
+            repo: "octo/app".into(),
+            provider: "azure".into(),
+            deployment: Some("review".into()),
+            ..CallSite::default()
+        };
+        let row = record.to_row(&site, chrono::Utc::now());
+        assert_eq!(
+            row.messages, completion.messages_json,
+            "byte for byte what was sent"
+        );
+        assert_eq!(
+            (row.tokens_in, row.tokens_out, row.latency_ms),
+            (Some(120), Some(8), 345)
+        );
+        assert_eq!(
+            (row.prompt_id.as_str(), row.prompt_version.as_str()),
+            ("security", "v1")
+        );
+
+        let failed = CallRecord {
+            completion: None,
+            status: ModelCallStatus::Error,
+            error: Some("timeout".into()),
+            ..record
+        };
+        let row = failed.to_row(&site, chrono::Utc::now());
+        let messages: serde_json::Value = serde_json::from_str(&row.messages).unwrap();
+        assert_eq!(messages[1]["content"], "u \"quoted\"");
+        assert_eq!(
+            (row.status, row.raw_answer, row.error.as_deref()),
+            (ModelCallStatus::Error, None, Some("timeout"))
         );
     }
 
