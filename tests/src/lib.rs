@@ -3,6 +3,7 @@
 
 pub mod fake_azure;
 pub mod fake_github;
+pub mod git;
 pub mod process;
 
 use std::net::SocketAddr;
