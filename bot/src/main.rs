@@ -92,9 +92,14 @@ fn review(args: &ReviewArgs) -> ExitCode {
     let model_status = report::AnalysisStatus {
         name: "model".into(),
         ran: false,
-        note: "not configured (set AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY and \
-               AZURE_OPENAI_DEPLOYMENT, or OPENAI_BASE_URL and OPENAI_MODEL)"
-            .into(),
+        // Replaced by the model stage's own account when it runs.
+        note: if client.is_some() {
+            "configured, but not run".into()
+        } else {
+            "not configured (set AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY and \
+             AZURE_OPENAI_DEPLOYMENT, or OPENAI_BASE_URL and OPENAI_MODEL)"
+                .into()
+        },
     };
     // A diff file may not match what is checked out here; the pipeline checks before using it.
     let directory = pipeline::Directory(change.root.clone().unwrap_or_else(|| ".".into()));

@@ -172,8 +172,6 @@ impl Worker {
             delivery_id = job.delivery_id.as_deref().unwrap_or(""),
             attempt = job.attempt,
             worker = %self.id,
-            repo = tracing::field::Empty,
-            pr = tracing::field::Empty,
         );
         self.run_claimed(job, shutdown).instrument(span).await
     }
