@@ -381,7 +381,8 @@ pub struct NewSuggestion {
     pub created_at: DateTime<Utc>,
 }
 
-/// A review we posted (or are about to post): one per pull request, analysis and head commit.
+/// A review we posted (or are about to post): one per pull request, analysis, head commit and
+/// round.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewReview {
     /// The installation it was posted as.
@@ -394,6 +395,9 @@ pub struct NewReview {
     pub head_sha: String,
     /// `tests` or `security`.
     pub analysis: String,
+    /// 0 for the automatic review of a head; a `/reviewbot review` command's comment id for an
+    /// explicit re-run (so re-running a reviewed head is a new review, still recorded once).
+    pub round: i64,
     /// GitHub's review id, once posted.
     pub github_review_id: Option<i64>,
     /// The check run reporting it.
@@ -411,6 +415,17 @@ pub struct Review {
     pub id: ReviewId,
     /// Everything as recorded.
     pub review: NewReview,
+}
+
+/// What [`Store::prepare_review`](crate::Store::prepare_review) recorded, ready to post.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreparedReview {
+    /// The review's row (new, or the unposted one an earlier attempt left).
+    pub review_id: ReviewId,
+    /// GitHub's review id when this review was already posted: post nothing then.
+    pub posted: Option<i64>,
+    /// Per input suggestion, in order: its id, or `None` when it duplicates one already shown.
+    pub suggestions: Vec<Option<SuggestionId>>,
 }
 
 /// A stored suggestion.

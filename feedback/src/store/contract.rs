@@ -50,7 +50,44 @@ contract!(
     a_review_is_recorded_once_per_head_and_analysis,
     feedback_events_are_append_only_and_idempotent_by_github_id,
     migrating_twice_is_a_no_op,
+    prepare_review_records_the_review_and_renders_bodies_with_real_ids,
+    preparing_a_posted_review_again_changes_nothing,
+    an_unposted_review_is_reused_and_its_unshown_suggestions_replaced,
+    an_abandoned_suggestion_of_another_unposted_review_is_taken_over,
+    fingerprints_already_shown_are_duplicates,
+    finish_review_records_comment_ids_and_anchors,
+    discard_removes_only_what_was_never_posted,
+    posted_fingerprints_lists_only_what_was_shown,
+    last_reviewed_head_is_the_latest_posted_review,
+    a_new_round_reviews_the_same_head_again,
+    pausing_a_pull_request_is_an_upsert,
+    concurrent_preparations_of_one_review_agree,
 );
+
+/// Generates `<name>::sqlite` and `<name>::postgres` tests from one `async fn(Store)` given a
+/// store that is connected but not migrated.
+macro_rules! unmigrated {
+    ($($name:ident),+ $(,)?) => {
+        $(mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                let db = super::TestDatabase::sqlite();
+                let store = super::Store::connect(db.url()).await.unwrap();
+                super::$name(store).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                let Some(db) = super::TestDatabase::postgres().await else { return };
+                let store = super::Store::connect(db.url()).await.unwrap();
+                super::$name(store.clone()).await;
+                store.close().await;
+            }
+        })+
+    };
+}
+
+unmigrated!(review_rounds_migration_keeps_existing_reviews_and_suggestions);
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 21, 12, 0, 0).unwrap()
@@ -705,6 +742,7 @@ async fn a_review_is_recorded_once_per_head_and_analysis(store: Store) {
         pr: 12,
         head_sha: "a".repeat(40),
         analysis: "security".into(),
+        round: 0,
         github_review_id: None,
         check_run_id: Some(55),
         job_id: None,
@@ -728,14 +766,14 @@ async fn a_review_is_recorded_once_per_head_and_analysis(store: Store) {
     ));
     assert_eq!(
         store
-            .find_review_by_head("octo/repo", 12, &"b".repeat(40), "security")
+            .find_review_by_head("octo/repo", 12, &"b".repeat(40), "security", 0)
             .await
             .unwrap(),
         None
     );
     store.set_review_posted(id, 9_876_543_210).await.unwrap();
     let found = store
-        .find_review_by_head("octo/repo", 12, &"a".repeat(40), "security")
+        .find_review_by_head("octo/repo", 12, &"a".repeat(40), "security", 0)
         .await
         .unwrap()
         .unwrap();
@@ -762,15 +800,12 @@ async fn a_review_is_recorded_once_per_head_and_analysis(store: Store) {
             .unwrap();
     }
     assert_eq!(
-        store
-            .list_suggestion_fingerprints("octo/repo", 12)
-            .await
-            .unwrap(),
+        store.posted_fingerprints("octo/repo", 12).await.unwrap(),
         ["fp-b", "fp-a"]
     );
     assert!(
         store
-            .list_suggestion_fingerprints("octo/repo", 13)
+            .posted_fingerprints("octo/repo", 13)
             .await
             .unwrap()
             .is_empty()
@@ -829,6 +864,798 @@ async fn feedback_events_are_append_only_and_idempotent_by_github_id(store: Stor
 async fn migrating_twice_is_a_no_op(store: Store) {
     store.migrate().await.unwrap();
     store.ping().await.unwrap();
+}
+
+const SHA_A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+const SHA_B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+const SHA_C: &str = "cccccccccccccccccccccccccccccccccccccccc";
+
+/// The automatic security review of `head` on octo/repo#12.
+fn review_of(head: &str) -> NewReview {
+    NewReview {
+        installation_id: Some(7),
+        repo: "octo/repo".into(),
+        pr: 12,
+        head_sha: head.into(),
+        analysis: "security".into(),
+        round: 0,
+        github_review_id: None,
+        check_run_id: Some(55),
+        job_id: None,
+        created_at: t0(),
+    }
+}
+
+/// A finding from a built-in analyzer (no model call needed).
+fn finding(fingerprint: &str) -> NewSuggestion {
+    NewSuggestion {
+        model_call_id: None,
+        source: SuggestionSource::Analyzer,
+        ..suggestion(ModelCallId(0), fingerprint)
+    }
+}
+
+/// The body `prepare_review` is asked to render: carries the id's marker.
+fn marked(id: SuggestionId, index: usize) -> String {
+    format!("finding #{index}\n<!-- reviewbot:s={id} -->")
+}
+
+async fn prepare(store: &Store, review: &NewReview, fingerprints: &[&str]) -> PreparedReview {
+    let suggestions: Vec<_> = fingerprints.iter().map(|fp| finding(fp)).collect();
+    store
+        .prepare_review(review, &suggestions, &marked)
+        .await
+        .unwrap()
+}
+
+/// The ids of a prepared review's kept suggestions, in input order.
+fn kept(prepared: &PreparedReview) -> Vec<SuggestionId> {
+    prepared.suggestions.iter().flatten().copied().collect()
+}
+
+/// Posts a prepared review: every kept suggestion as an inline comment `1000 + id`.
+async fn post(store: &Store, prepared: &PreparedReview, github_review_id: i64) {
+    let placed: Vec<_> = kept(prepared)
+        .into_iter()
+        .map(|id| (id, Some(1000 + id.0), Anchor::Line))
+        .collect();
+    store
+        .finish_review(prepared.review_id, github_review_id, &placed)
+        .await
+        .unwrap();
+}
+
+async fn fingerprints_of(store: &Store, review: ReviewId) -> Vec<String> {
+    store
+        .review_suggestions(review)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.suggestion.fingerprint)
+        .collect()
+}
+
+async fn prepare_review_records_the_review_and_renders_bodies_with_real_ids(store: Store) {
+    let review = NewReview {
+        github_review_id: Some(1),
+        ..review_of(SHA_A)
+    };
+    let mut inputs = vec![finding("fp-1"), finding("fp-2"), finding("fp-1")];
+    inputs[1].review_id = Some(ReviewId(12345));
+    inputs[1].line = None;
+    inputs[1].anchor = Anchor::File;
+    let prepared = store
+        .prepare_review(&review, &inputs, &marked)
+        .await
+        .unwrap();
+    assert_eq!(prepared.posted, None);
+    let [Some(first), Some(second), None] = prepared.suggestions[..] else {
+        panic!("a fingerprint repeated in the input is kept once: {prepared:?}")
+    };
+    assert_ne!(first, second);
+
+    let recorded = store
+        .find_review_by_head("octo/repo", 12, SHA_A, "security", 0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(recorded.id, prepared.review_id);
+    assert_eq!(
+        recorded.review,
+        review_of(SHA_A),
+        "recorded as given, unposted until finished"
+    );
+
+    let stored = store.review_suggestions(prepared.review_id).await.unwrap();
+    assert_eq!(
+        stored.iter().map(|s| s.id).collect::<Vec<_>>(),
+        [first, second]
+    );
+    for (index, (s, input)) in stored.iter().zip(&inputs).enumerate() {
+        assert_eq!(s.github_comment_id, None);
+        assert_eq!(
+            s.suggestion,
+            NewSuggestion {
+                review_id: Some(prepared.review_id),
+                body: marked(s.id, index),
+                ..input.clone()
+            }
+        );
+        assert!(
+            s.suggestion
+                .body
+                .contains(&format!("<!-- reviewbot:s={} -->", s.id))
+        );
+    }
+    assert_eq!(store.get_suggestion(second).await.unwrap(), stored[1]);
+    assert!(
+        store
+            .review_suggestions(ReviewId(prepared.review_id.0 + 100))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn preparing_a_posted_review_again_changes_nothing(store: Store) {
+    let first = prepare(&store, &review_of(SHA_A), &["fp-1", "fp-2"]).await;
+    post(&store, &first, 777).await;
+    let before = store.review_suggestions(first.review_id).await.unwrap();
+
+    let retried = prepare(&store, &review_of(SHA_A), &["fp-1", "fp-3", "fp-4"]).await;
+    assert_eq!(
+        retried,
+        PreparedReview {
+            review_id: first.review_id,
+            posted: Some(777),
+            suggestions: vec![None, None, None],
+        }
+    );
+    assert_eq!(
+        store.review_suggestions(first.review_id).await.unwrap(),
+        before
+    );
+    assert_eq!(
+        store.posted_fingerprints("octo/repo", 12).await.unwrap(),
+        ["fp-1", "fp-2"],
+        "nothing new recorded"
+    );
+    assert_eq!(
+        store
+            .fetch_i64("SELECT COUNT(*) FROM suggestions")
+            .await
+            .unwrap(),
+        2
+    );
+}
+
+async fn an_unposted_review_is_reused_and_its_unshown_suggestions_replaced(store: Store) {
+    // Attempt 1 recorded its review, then stopped before posting.
+    let crashed = prepare(&store, &review_of(SHA_A), &["fp-1", "fp-2", "fp-3"]).await;
+    let [Some(old_1), Some(old_2), Some(old_3)] = crashed.suggestions[..] else {
+        panic!("{crashed:?}")
+    };
+    // Yet two of them were shown: one has its comment, one got feedback (its comment reached
+    // GitHub although the attempt never recorded it).
+    store.set_suggestion_comment(old_3, 3333).await.unwrap();
+    store
+        .append_feedback_event(
+            &NewFeedbackEvent {
+                suggestion_id: old_2,
+                github_id: "reaction:1".into(),
+                source: FeedbackSource::Reaction,
+                action: FeedbackAction::Accept,
+                actor: "mona".into(),
+                role: FeedbackRole::Author,
+                reason: None,
+                note: None,
+                human_text: None,
+                occurred_at: t0(),
+            },
+            t0(),
+        )
+        .await
+        .unwrap();
+
+    let retry = review_of(SHA_A);
+    let retried = prepare(&store, &retry, &["fp-1", "fp-4", "fp-3", "fp-2"]).await;
+    assert_eq!(retried.review_id, crashed.review_id, "the review is reused");
+    assert_eq!(retried.posted, None);
+    let [Some(new_1), Some(new_4), None, None] = retried.suggestions[..] else {
+        panic!("shown suggestions are duplicates: {retried:?}")
+    };
+    assert_ne!(new_1, old_1, "the never-shown row was replaced");
+    assert!(matches!(
+        store.get_suggestion(old_1).await,
+        Err(crate::StoreError::NotFound(_))
+    ));
+    assert_eq!(
+        fingerprints_of(&store, retried.review_id).await,
+        ["fp-2", "fp-3", "fp-1", "fp-4"]
+    );
+    assert_eq!(
+        store.get_suggestion(new_4).await.unwrap().suggestion.body,
+        marked(new_4, 1)
+    );
+    assert_eq!(
+        store.get_suggestion(old_3).await.unwrap().github_comment_id,
+        Some(3333)
+    );
+    assert_eq!(
+        store
+            .find_review_by_head("octo/repo", 12, SHA_A, "security", 0)
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        crashed.review_id
+    );
+}
+
+async fn an_abandoned_suggestion_of_another_unposted_review_is_taken_over(store: Store) {
+    // The review of head A was prepared, never posted (its job was superseded by a push).
+    let abandoned = prepare(&store, &review_of(SHA_A), &["fp-1", "fp-2"]).await;
+    let [Some(taken), Some(left)] = abandoned.suggestions[..] else {
+        panic!("{abandoned:?}")
+    };
+
+    let moved = NewSuggestion {
+        head_sha: SHA_B.into(),
+        line: Some(77),
+        title: "Still a shell command built from input".into(),
+        severity: Some("critical".into()),
+        created_at: t0() + secs(60),
+        ..finding("fp-1")
+    };
+    let review_b = NewReview {
+        created_at: t0() + secs(60),
+        ..review_of(SHA_B)
+    };
+    let prepared = store
+        .prepare_review(&review_b, &[finding("fp-3"), moved.clone()], &marked)
+        .await
+        .unwrap();
+    assert_ne!(prepared.review_id, abandoned.review_id);
+    assert_eq!(
+        prepared.suggestions[1],
+        Some(taken),
+        "the row is taken over"
+    );
+    let back = store.get_suggestion(taken).await.unwrap();
+    assert_eq!(
+        back.suggestion,
+        NewSuggestion {
+            review_id: Some(prepared.review_id),
+            body: marked(taken, 1),
+            ..moved
+        }
+    );
+    assert_eq!(back.github_comment_id, None);
+    assert_eq!(
+        fingerprints_of(&store, prepared.review_id).await,
+        ["fp-1", "fp-3"]
+    );
+    assert_eq!(fingerprints_of(&store, abandoned.review_id).await, ["fp-2"]);
+    assert_eq!(
+        store
+            .get_suggestion(left)
+            .await
+            .unwrap()
+            .suggestion
+            .review_id,
+        Some(abandoned.review_id)
+    );
+}
+
+async fn fingerprints_already_shown_are_duplicates(store: Store) {
+    // Shown in a posted review.
+    let posted = prepare(&store, &review_of(SHA_A), &["fp-posted"]).await;
+    post(&store, &posted, 1).await;
+    // Recorded outside any review.
+    let Inserted::New(loose) = store.insert_suggestion(&finding("fp-loose")).await.unwrap() else {
+        panic!("new")
+    };
+    // Commented although its review was never recorded as posted.
+    let unposted = prepare(&store, &review_of(SHA_B), &["fp-commented"]).await;
+    store
+        .set_suggestion_comment(kept(&unposted)[0], 99)
+        .await
+        .unwrap();
+
+    let later = prepare(
+        &store,
+        &review_of(SHA_C),
+        &["fp-posted", "fp-loose", "fp-commented", "fp-new"],
+    )
+    .await;
+    let [None, None, None, Some(new)] = later.suggestions[..] else {
+        panic!("{later:?}")
+    };
+    assert_eq!(fingerprints_of(&store, later.review_id).await, ["fp-new"]);
+    assert_eq!(
+        store.get_suggestion(new).await.unwrap().suggestion.body,
+        marked(new, 3),
+        "the index is the input's"
+    );
+    let loose_back = store.get_suggestion(loose).await.unwrap();
+    assert_eq!(loose_back.suggestion, finding("fp-loose"), "left untouched");
+    assert_eq!(
+        fingerprints_of(&store, posted.review_id).await,
+        ["fp-posted"]
+    );
+    assert_eq!(
+        fingerprints_of(&store, unposted.review_id).await,
+        ["fp-commented"]
+    );
+}
+
+async fn finish_review_records_comment_ids_and_anchors(store: Store) {
+    let prepared = prepare(&store, &review_of(SHA_A), &["fp-1", "fp-2", "fp-3"]).await;
+    let [Some(inline), Some(refused), Some(file)] = prepared.suggestions[..] else {
+        panic!("{prepared:?}")
+    };
+    store
+        .finish_review(
+            prepared.review_id,
+            4_242_424_242,
+            &[
+                (inline, Some(5_000_000_001), Anchor::Line),
+                // GitHub refused this comment: it went into the summary.
+                (refused, None, Anchor::Summary),
+                (file, Some(5_000_000_003), Anchor::File),
+            ],
+        )
+        .await
+        .unwrap();
+    let review = store
+        .find_review_by_head("octo/repo", 12, SHA_A, "security", 0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(review.review.github_review_id, Some(4_242_424_242));
+    let placed: Vec<_> = store
+        .review_suggestions(prepared.review_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.id, s.github_comment_id, s.suggestion.anchor))
+        .collect();
+    assert_eq!(
+        placed,
+        [
+            (inline, Some(5_000_000_001), Anchor::Line),
+            (refused, None, Anchor::Summary),
+            (file, Some(5_000_000_003), Anchor::File),
+        ]
+    );
+    assert!(matches!(
+        store
+            .finish_review(ReviewId(prepared.review_id.0 + 100), 1, &[])
+            .await,
+        Err(crate::StoreError::NotFound(_))
+    ));
+}
+
+async fn discard_removes_only_what_was_never_posted(store: Store) {
+    let superseded = prepare(&store, &review_of(SHA_A), &["fp-1", "fp-2"]).await;
+    store
+        .discard_unposted_review(superseded.review_id)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .find_review_by_head("octo/repo", 12, SHA_A, "security", 0)
+            .await
+            .unwrap(),
+        None
+    );
+    for id in kept(&superseded) {
+        assert!(matches!(
+            store.get_suggestion(id).await,
+            Err(crate::StoreError::NotFound(_))
+        ));
+    }
+    assert_eq!(
+        store
+            .fetch_i64("SELECT COUNT(*) FROM suggestions")
+            .await
+            .unwrap(),
+        0
+    );
+    // Its fingerprints are free again, and discarding twice (or an unknown review) is fine.
+    store
+        .discard_unposted_review(superseded.review_id)
+        .await
+        .unwrap();
+    let again = prepare(&store, &review_of(SHA_A), &["fp-1", "fp-2"]).await;
+    assert_ne!(again.review_id, superseded.review_id);
+    assert_eq!(kept(&again).len(), 2);
+
+    // A posted review stays as it is.
+    post(&store, &again, 5).await;
+    store
+        .discard_unposted_review(again.review_id)
+        .await
+        .unwrap();
+    assert_eq!(
+        fingerprints_of(&store, again.review_id).await,
+        ["fp-1", "fp-2"]
+    );
+    assert_eq!(
+        store.last_reviewed_head("octo/repo", 12).await.unwrap(),
+        Some(SHA_A.to_string())
+    );
+
+    // A shown suggestion keeps its unposted review.
+    let partly = prepare(&store, &review_of(SHA_B), &["fp-3", "fp-4"]).await;
+    let [Some(shown), Some(unshown)] = partly.suggestions[..] else {
+        panic!("{partly:?}")
+    };
+    store.set_suggestion_comment(shown, 12).await.unwrap();
+    store
+        .discard_unposted_review(partly.review_id)
+        .await
+        .unwrap();
+    assert!(store.get_suggestion(unshown).await.is_err());
+    assert_eq!(
+        store
+            .get_suggestion(shown)
+            .await
+            .unwrap()
+            .suggestion
+            .review_id,
+        Some(partly.review_id)
+    );
+    assert!(
+        store
+            .find_review_by_head("octo/repo", 12, SHA_B, "security", 0)
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+async fn posted_fingerprints_lists_only_what_was_shown(store: Store) {
+    store.insert_suggestion(&finding("fp-loose")).await.unwrap();
+    let posted = prepare(&store, &review_of(SHA_A), &["fp-posted", "fp-summary"]).await;
+    let [Some(inline), Some(summary)] = posted.suggestions[..] else {
+        panic!("{posted:?}")
+    };
+    store
+        .finish_review(
+            posted.review_id,
+            1,
+            &[
+                (inline, Some(10), Anchor::Line),
+                (summary, None, Anchor::Summary),
+            ],
+        )
+        .await
+        .unwrap();
+    let unposted = prepare(
+        &store,
+        &review_of(SHA_B),
+        &["fp-unposted", "fp-commented", "fp-unposted-2"],
+    )
+    .await;
+    store
+        .set_suggestion_comment(kept(&unposted)[1], 11)
+        .await
+        .unwrap();
+    let other_pr = NewSuggestion {
+        pr: 13,
+        ..finding("fp-other-pr")
+    };
+    store.insert_suggestion(&other_pr).await.unwrap();
+
+    assert_eq!(
+        store.posted_fingerprints("octo/repo", 12).await.unwrap(),
+        ["fp-loose", "fp-posted", "fp-summary", "fp-commented"]
+    );
+    assert_eq!(
+        store.posted_fingerprints("octo/repo", 13).await.unwrap(),
+        ["fp-other-pr"]
+    );
+    assert!(
+        store
+            .posted_fingerprints("octo/other", 12)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn last_reviewed_head_is_the_latest_posted_review(store: Store) {
+    assert_eq!(
+        store.last_reviewed_head("octo/repo", 12).await.unwrap(),
+        None
+    );
+    let at = |head: &str, analysis: &str, round: i64, after: i64| NewReview {
+        analysis: analysis.into(),
+        round,
+        created_at: t0() + secs(after),
+        ..review_of(head)
+    };
+    // Created out of order: the newest by creation time wins, not the last recorded.
+    let b = prepare(&store, &at(SHA_B, "tests", 0, 20), &[]).await;
+    let a = prepare(&store, &at(SHA_A, "security", 0, 10), &[]).await;
+    assert_eq!(
+        store.last_reviewed_head("octo/repo", 12).await.unwrap(),
+        None,
+        "nothing posted yet"
+    );
+    post(&store, &a, 1).await;
+    assert_eq!(
+        store.last_reviewed_head("octo/repo", 12).await.unwrap(),
+        Some(SHA_A.to_string())
+    );
+    post(&store, &b, 2).await;
+    // Newer but never posted: does not count.
+    prepare(&store, &at(SHA_C, "security", 0, 30), &[]).await;
+    assert_eq!(
+        store.last_reviewed_head("octo/repo", 12).await.unwrap(),
+        Some(SHA_B.to_string())
+    );
+    // An explicit re-run of A, posted later, makes A the last reviewed head again.
+    let rerun = prepare(&store, &at(SHA_A, "security", 4321, 40), &[]).await;
+    post(&store, &rerun, 3).await;
+    assert_eq!(
+        store.last_reviewed_head("octo/repo", 12).await.unwrap(),
+        Some(SHA_A.to_string())
+    );
+    assert_eq!(
+        store.last_reviewed_head("octo/repo", 13).await.unwrap(),
+        None
+    );
+}
+
+async fn a_new_round_reviews_the_same_head_again(store: Store) {
+    let automatic = prepare(&store, &review_of(SHA_A), &["fp-1"]).await;
+    post(&store, &automatic, 100).await;
+    assert_eq!(
+        prepare(&store, &review_of(SHA_A), &["fp-1"]).await.posted,
+        Some(100),
+        "the same round again is the same review"
+    );
+
+    let command = NewReview {
+        round: 987_654_321,
+        ..review_of(SHA_A)
+    };
+    let rerun = prepare(&store, &command, &["fp-1", "fp-2"]).await;
+    assert_ne!(rerun.review_id, automatic.review_id);
+    assert_eq!(rerun.posted, None);
+    assert!(
+        rerun.suggestions[0].is_none(),
+        "already shown in round 0: {rerun:?}"
+    );
+    assert!(rerun.suggestions[1].is_some());
+    let found = store
+        .find_review_by_head("octo/repo", 12, SHA_A, "security", 987_654_321)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (found.id, found.review.round),
+        (rerun.review_id, 987_654_321)
+    );
+    post(&store, &rerun, 101).await;
+    assert_eq!(prepare(&store, &command, &[]).await.posted, Some(101));
+
+    // insert_review knows rounds too.
+    let other_round = NewReview {
+        round: 5,
+        ..review_of(SHA_A)
+    };
+    assert!(matches!(
+        store.insert_review(&other_round).await.unwrap(),
+        Inserted::New(_)
+    ));
+    assert_eq!(
+        store.insert_review(&other_round).await.unwrap(),
+        Inserted::Duplicate
+    );
+    assert_eq!(
+        store.insert_review(&review_of(SHA_A)).await.unwrap(),
+        Inserted::Duplicate
+    );
+}
+
+async fn pausing_a_pull_request_is_an_upsert(store: Store) {
+    assert!(!store.is_paused("octo/repo", 12).await.unwrap());
+    store
+        .set_paused("octo/repo", 12, true, Some("mona"), t0())
+        .await
+        .unwrap();
+    assert!(store.is_paused("octo/repo", 12).await.unwrap());
+    assert!(!store.is_paused("octo/repo", 13).await.unwrap());
+    assert!(!store.is_paused("octo/other", 12).await.unwrap());
+    store
+        .set_paused("octo/repo", 12, true, Some("mona"), t0())
+        .await
+        .unwrap();
+    store
+        .set_paused("octo/repo", 12, false, Some("hubot"), t0() + secs(5))
+        .await
+        .unwrap();
+    assert!(!store.is_paused("octo/repo", 12).await.unwrap());
+    assert_eq!(
+        store
+            .fetch_i64(
+                "SELECT COUNT(*) FROM pull_requests WHERE repo = 'octo/repo' AND pr = 12 \
+                 AND paused_by = 'hubot'"
+            )
+            .await
+            .unwrap(),
+        1
+    );
+    store
+        .set_paused("octo/repo", 12, true, None, t0() + secs(9))
+        .await
+        .unwrap();
+    assert!(store.is_paused("octo/repo", 12).await.unwrap());
+    assert_eq!(
+        store
+            .fetch_i64("SELECT COUNT(*) FROM pull_requests WHERE paused_by IS NULL")
+            .await
+            .unwrap(),
+        1
+    );
+}
+
+async fn concurrent_preparations_of_one_review_agree(store: Store) {
+    // Two workers on the same review (a lease ran out): neither fails on the unique keys and
+    // the review ends up with each suggestion once.
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            prepare(&store, &review_of(SHA_A), &["fp-1", "fp-2"]).await
+        }));
+    }
+    let mut reviews = BTreeSet::new();
+    for task in tasks {
+        let prepared = task.await.unwrap();
+        assert_eq!(prepared.posted, None);
+        reviews.insert(prepared.review_id);
+    }
+    assert_eq!(reviews.len(), 1);
+    let review = *reviews.first().unwrap();
+    let stored = store.review_suggestions(review).await.unwrap();
+    assert_eq!(
+        stored
+            .iter()
+            .map(|s| s.suggestion.fingerprint.as_str())
+            .collect::<Vec<_>>(),
+        ["fp-1", "fp-2"]
+    );
+    for (index, s) in stored.iter().enumerate() {
+        assert_eq!(s.suggestion.body, marked(s.id, index));
+    }
+}
+
+/// The last migration before review rounds.
+const BEFORE_ROUNDS: i64 = 20261121000007;
+
+async fn review_rounds_migration_keeps_existing_reviews_and_suggestions(store: Store) {
+    store.migrate_to(BEFORE_ROUNDS).await.unwrap();
+    // Timestamps as SQLite stores them, which Postgres reads as TIMESTAMPTZ too. Review 3 is
+    // deleted again: ids must not be reused after the table is rebuilt.
+    let t = "2026-11-21T12:00:00.000000Z";
+    store
+        .execute_raw(&format!(
+            "INSERT INTO reviews (installation_id, repo, pr, head_sha, analysis, \
+             github_review_id, check_run_id, job_id, created_at) VALUES \
+             (7, 'octo/repo', 12, '{SHA_A}', 'security', 900, 55, NULL, '{t}'), \
+             (7, 'octo/repo', 12, '{SHA_B}', 'security', NULL, NULL, NULL, '{t}'), \
+             (7, 'octo/repo', 12, '{SHA_C}', 'security', NULL, NULL, NULL, '{t}'); \
+             DELETE FROM reviews WHERE head_sha = '{SHA_C}'; \
+             INSERT INTO suggestions (model_call_id, review_id, repo, pr, head_sha, kind, source, \
+             category, path, line, anchor, severity, confidence, cwe, fingerprint, title, body, \
+             original, github_comment_id, created_at) VALUES \
+             (NULL, 1, 'octo/repo', 12, '{SHA_A}', 'security', 'analyzer', 'CWE-78', 'a.py', 3, \
+              'line', 'high', 0.5, 'CWE-78', 'fp-posted', 'T', 'B', '{{}}', 4000, '{t}'), \
+             (NULL, 2, 'octo/repo', 12, '{SHA_B}', 'security', 'analyzer', 'CWE-78', 'a.py', 4, \
+              'line', 'high', 0.5, 'CWE-78', 'fp-unposted', 'T', 'B', '{{}}', NULL, '{t}'), \
+             (NULL, NULL, 'octo/repo', 12, '{SHA_A}', 'test', 'model', 'unit', 'a.py', NULL, \
+              'file', NULL, NULL, NULL, 'fp-loose', 'T', 'B', '{{}}', NULL, '{t}'); \
+             INSERT INTO feedback_events (suggestion_id, github_id, source, action, actor, role, \
+             occurred_at, recorded_at) VALUES \
+             (1, 'comment:1', 'command', 'accept', 'mona', 'author', '{t}', '{t}');"
+        ))
+        .await
+        .unwrap();
+
+    store.migrate().await.unwrap();
+
+    let posted = store
+        .find_review_by_head("octo/repo", 12, SHA_A, "security", 0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        posted,
+        Review {
+            id: ReviewId(1),
+            review: NewReview {
+                github_review_id: Some(900),
+                ..review_of(SHA_A)
+            }
+        }
+    );
+    let unposted = store
+        .find_review_by_head("octo/repo", 12, SHA_B, "security", 0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(unposted.id, ReviewId(2));
+    assert_eq!(fingerprints_of(&store, ReviewId(1)).await, ["fp-posted"]);
+    assert_eq!(fingerprints_of(&store, ReviewId(2)).await, ["fp-unposted"]);
+    let first = store.get_suggestion(SuggestionId(1)).await.unwrap();
+    assert_eq!(
+        (first.suggestion.review_id, first.github_comment_id),
+        (Some(ReviewId(1)), Some(4000))
+    );
+    assert_eq!(
+        store
+            .list_feedback_events(SuggestionId(1))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        store.posted_fingerprints("octo/repo", 12).await.unwrap(),
+        ["fp-posted", "fp-loose"]
+    );
+    assert_eq!(
+        store.last_reviewed_head("octo/repo", 12).await.unwrap(),
+        Some(SHA_A.to_string())
+    );
+
+    // The foreign keys now point at the new table and are still enforced.
+    if store.dialect() == crate::Dialect::Sqlite {
+        assert_eq!(
+            store
+                .fetch_i64("SELECT COUNT(*) FROM pragma_foreign_key_check")
+                .await
+                .unwrap(),
+            0
+        );
+    }
+    assert!(
+        store
+            .execute_raw("DELETE FROM reviews WHERE id = 1")
+            .await
+            .is_err(),
+        "a review with suggestions cannot be deleted"
+    );
+    let orphan = NewSuggestion {
+        review_id: Some(ReviewId(99)),
+        ..finding("fp-orphan")
+    };
+    assert!(store.insert_suggestion(&orphan).await.is_err());
+
+    // The new key, ids never reused, and the old unposted review picked up by a retry.
+    let Inserted::New(rerun) = store
+        .insert_review(&NewReview {
+            round: 1,
+            ..review_of(SHA_A)
+        })
+        .await
+        .unwrap()
+    else {
+        panic!("a new round of a reviewed head is a new review")
+    };
+    assert!(rerun.0 > 3, "review ids are not reused: {rerun}");
+    let retried = prepare(&store, &review_of(SHA_B), &["fp-unposted", "fp-posted"]).await;
+    assert_eq!(retried.review_id, ReviewId(2));
+    assert!(retried.suggestions[0].is_some() && retried.suggestions[1].is_none());
+    store
+        .set_paused("octo/repo", 12, true, Some("mona"), t0())
+        .await
+        .unwrap();
+    assert!(store.is_paused("octo/repo", 12).await.unwrap());
 }
 
 #[test]

@@ -128,6 +128,24 @@ impl Store {
         dispatch!(self.ping())
     }
 
+    /// Applies migrations up to and including `version` (tests of a migration on old data).
+    #[cfg(test)]
+    pub(crate) async fn migrate_to(&self, version: i64) -> Result<(), StoreError> {
+        dispatch!(self.migrate_to(version))
+    }
+
+    /// Runs SQL as is (tests only).
+    #[cfg(test)]
+    pub(crate) async fn execute_raw(&self, sql: &str) -> Result<(), StoreError> {
+        dispatch!(self.execute_raw(sql))
+    }
+
+    /// The first column of the first row of a query (tests only).
+    #[cfg(test)]
+    pub(crate) async fn fetch_i64(&self, sql: &str) -> Result<i64, StoreError> {
+        dispatch!(self.fetch_i64(sql))
+    }
+
     /// Closes the pool, waiting for connections in use to be returned.
     pub async fn close(&self) {
         dispatch!(self.close())
@@ -300,8 +318,8 @@ impl Store {
         dispatch!(self.set_suggestion_comment(id, github_comment_id))
     }
 
-    /// Records a review; the same pull request, analysis and head commit recorded before is a
-    /// duplicate (a retried or redelivered job must not post twice).
+    /// Records a review; the same pull request, analysis, head commit and round recorded before
+    /// is a duplicate (a retried or redelivered job must not post twice).
     pub async fn insert_review(
         &self,
         review: &NewReview,
@@ -318,29 +336,109 @@ impl Store {
         dispatch!(self.set_review_posted(id, github_review_id))
     }
 
-    /// The review of `head_sha` for one analysis, if recorded.
+    /// The review of `head_sha` for one analysis and round, if recorded.
     pub async fn find_review_by_head(
         &self,
         repo: &str,
         pr: i64,
         head_sha: &str,
         analysis: &str,
+        round: i64,
     ) -> Result<Option<Review>, StoreError> {
-        dispatch!(self.find_review_by_head(repo, pr, head_sha, analysis))
+        dispatch!(self.find_review_by_head(repo, pr, head_sha, analysis, round))
     }
 
-    /// Fingerprints of every suggestion recorded on a pull request (nothing is posted twice).
-    pub async fn list_suggestion_fingerprints(
+    /// Records a review and its suggestions before posting, in one transaction, so their ids
+    /// exist for the comment bodies; `render(id, index)` gives the final body of the
+    /// suggestion at `index` (carrying its id's marker). The review's `github_review_id` and
+    /// the suggestions' `review_id` are ignored: the review is unposted until
+    /// [`finish_review`](Store::finish_review).
+    ///
+    /// - The review already posted (by an earlier attempt): nothing changes; `posted` holds its
+    ///   GitHub id and every suggestion is `None`. Post nothing.
+    /// - Recorded but never posted (an earlier attempt stopped): reused, its suggestions that
+    ///   were never shown are replaced.
+    /// - A suggestion whose fingerprint is already on the pull request: it takes over the row
+    ///   when that was never shown (its review unposted, no comment, no feedback), else it is a
+    ///   duplicate and `None`. A fingerprint repeated in `suggestions` is `None` after the first.
+    #[instrument(skip_all, fields(repo = %review.repo, pr = review.pr, analysis = %review.analysis, round = review.round))]
+    pub async fn prepare_review(
+        &self,
+        review: &NewReview,
+        suggestions: &[NewSuggestion],
+        render: &(dyn Fn(SuggestionId, usize) -> String + Send + Sync),
+    ) -> Result<PreparedReview, StoreError> {
+        dispatch!(self.prepare_review(review, suggestions, render))
+    }
+
+    /// Records what was posted, in one transaction: GitHub's review id, and per suggestion its
+    /// comment id (`None` when it went into the summary) and where it was placed.
+    #[instrument(skip_all, fields(review_id = %review))]
+    pub async fn finish_review(
+        &self,
+        review: ReviewId,
+        github_review_id: i64,
+        placed: &[(SuggestionId, Option<i64>, Anchor)],
+    ) -> Result<(), StoreError> {
+        dispatch!(self.finish_review(review, github_review_id, placed))
+    }
+
+    /// Removes a review that was never posted, with its suggestions nobody was shown (a
+    /// superseded job cleans up). A posted or unknown review is left alone; the row stays
+    /// while a shown suggestion still refers to it.
+    #[instrument(skip_all, fields(review_id = %review))]
+    pub async fn discard_unposted_review(&self, review: ReviewId) -> Result<(), StoreError> {
+        dispatch!(self.discard_unposted_review(review))
+    }
+
+    /// Fingerprints of the suggestions shown on a pull request (nothing is posted twice): in a
+    /// posted review, with a comment, with feedback, or recorded outside any review.
+    pub async fn posted_fingerprints(
         &self,
         repo: &str,
         pr: i64,
     ) -> Result<Vec<String>, StoreError> {
-        dispatch!(self.list_suggestion_fingerprints(repo, pr))
+        dispatch!(self.posted_fingerprints(repo, pr))
+    }
+
+    /// The head commit of the pull request's most recently created posted review (any
+    /// analysis or round).
+    pub async fn last_reviewed_head(
+        &self,
+        repo: &str,
+        pr: i64,
+    ) -> Result<Option<String>, StoreError> {
+        dispatch!(self.last_reviewed_head(repo, pr))
+    }
+
+    /// A review's suggestions, in the order they were recorded.
+    pub async fn review_suggestions(
+        &self,
+        review: ReviewId,
+    ) -> Result<Vec<Suggestion>, StoreError> {
+        dispatch!(self.review_suggestions(review))
     }
 
     /// Reads a suggestion.
     pub async fn get_suggestion(&self, id: SuggestionId) -> Result<Suggestion, StoreError> {
         dispatch!(self.get_suggestion(id))
+    }
+
+    /// Pauses (`/reviewbot pause`) or resumes a pull request's reviews; `by` is who did it.
+    pub async fn set_paused(
+        &self,
+        repo: &str,
+        pr: i64,
+        paused: bool,
+        by: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.set_paused(repo, pr, paused, by, now))
+    }
+
+    /// Whether a pull request's reviews are paused (never set: not paused).
+    pub async fn is_paused(&self, repo: &str, pr: i64) -> Result<bool, StoreError> {
+        dispatch!(self.is_paused(repo, pr))
     }
 
     /// Appends a feedback event; an event whose GitHub id was recorded before is a duplicate.

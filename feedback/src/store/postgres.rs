@@ -25,6 +25,9 @@ const CLAIM_CANDIDATES: [&str; 2] = [
      AND kind = ANY($4) ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED",
 ];
 
+/// Row locks: a `SELECT` in a write transaction locks the rows it reads for update.
+const FOR_UPDATE: &str = " FOR UPDATE";
+
 /// The claimable kinds as `CLAIM_CANDIDATES` takes them.
 fn kinds_arg(kinds: &[&str]) -> Result<Vec<String>, StoreError> {
     Ok(kinds.iter().map(|k| k.to_string()).collect())

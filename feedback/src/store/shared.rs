@@ -6,7 +6,9 @@
 //! failing them, recording deliveries, counting) stays in `sqlite.rs` and `postgres.rs`.
 //!
 //! Each backend must provide `MIGRATOR`, `CLAIM_CANDIDATES` with
-//! `kinds_arg`, a `pool` field and an `async fn begin(&self)` opening a write transaction.
+//! `kinds_arg`, `FOR_UPDATE` (the row-lock suffix of a `SELECT`, empty where the transaction
+//! already holds the write lock), a `pool` field and an `async fn begin(&self)` opening a write
+//! transaction.
 
 macro_rules! shared_store_methods {
     ($store:ident, $db:ty, $row:ty) => {
@@ -113,6 +115,135 @@ macro_rules! shared_store_methods {
                 );
             }
             Ok(RecordedDelivery::Accepted { job_ids })
+        }
+
+        /// A review's unique key as `$1`..`$5`: repo, pr, head_sha, analysis, round.
+        const REVIEW_KEY: &str =
+            "repo = $1 AND pr = $2 AND head_sha = $3 AND analysis = $4 AND round = $5";
+
+        /// Binds as `bind_review` does; a key recorded before inserts nothing.
+        const INSERT_REVIEW: &str = "INSERT INTO reviews (repo, pr, head_sha, analysis, round, \
+            installation_id, github_review_id, check_run_id, job_id, created_at) \
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+            ON CONFLICT (repo, pr, head_sha, analysis, round) DO NOTHING RETURNING id";
+
+        /// Binds as `bind_suggestion` does; a fingerprint recorded on the pull request before
+        /// inserts nothing.
+        const INSERT_SUGGESTION: &str = "INSERT INTO suggestions (model_call_id, review_id, repo, \
+            pr, head_sha, kind, source, category, path, line, anchor, severity, confidence, cwe, \
+            fingerprint, title, body, original, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, \
+            $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) \
+            ON CONFLICT (repo, pr, fingerprint) DO NOTHING RETURNING id";
+
+        /// Binds as `bind_suggestion` does: rewrites the suggestion with the same fingerprint
+        /// for review `$2` when it was never shown. Never shown means: it belongs to another
+        /// review (not `$2`: a row of `$2` here was inserted by this very preparation, so the
+        /// input repeats a fingerprint), that review was never posted, it has no comment and
+        /// nobody gave feedback on it.
+        const TAKE_OVER_SUGGESTION: &str = "UPDATE suggestions SET model_call_id = $1, \
+            review_id = $2, head_sha = $5, kind = $6, source = $7, category = $8, path = $9, \
+            line = $10, anchor = $11, severity = $12, confidence = $13, cwe = $14, title = $16, \
+            body = $17, original = $18, created_at = $19 \
+            WHERE repo = $3 AND pr = $4 AND fingerprint = $15 AND github_comment_id IS NULL \
+            AND review_id <> $2 \
+            AND review_id IN (SELECT id FROM reviews WHERE github_review_id IS NULL) \
+            AND NOT EXISTS (SELECT 1 FROM feedback_events f WHERE f.suggestion_id = suggestions.id) \
+            RETURNING id";
+
+        /// Deletes the suggestions of review `$1` that nobody was shown: no comment, no
+        /// feedback (feedback on one means its comment reached GitHub after all).
+        const DELETE_UNSHOWN_SUGGESTIONS: &str = "DELETE FROM suggestions WHERE review_id = $1 \
+            AND github_comment_id IS NULL \
+            AND NOT EXISTS (SELECT 1 FROM feedback_events f WHERE f.suggestion_id = suggestions.id)";
+
+        type Query<'q> = sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>;
+
+        /// Binds a review as `$1`..`$10` in `INSERT_REVIEW`'s column order.
+        fn bind_review<'q>(query: Query<'q>, r: &NewReview, github_review_id: Option<i64>) -> Query<'q> {
+            query
+                .bind(&r.repo)
+                .bind(r.pr)
+                .bind(&r.head_sha)
+                .bind(&r.analysis)
+                .bind(r.round)
+                .bind(r.installation_id)
+                .bind(github_review_id)
+                .bind(r.check_run_id)
+                .bind(r.job_id.map(|j| j.0))
+                .bind(Ts(r.created_at))
+        }
+
+        /// Binds a suggestion as `$1`..`$19` in `INSERT_SUGGESTION`'s column order, with
+        /// `review_id` in place of its own.
+        fn bind_suggestion<'q>(query: Query<'q>, s: &NewSuggestion, review_id: Option<ReviewId>) -> Query<'q> {
+            query
+                .bind(s.model_call_id.map(|m| m.0))
+                .bind(review_id.map(|r| r.0))
+                .bind(&s.repo)
+                .bind(s.pr)
+                .bind(&s.head_sha)
+                .bind(s.kind.as_str())
+                .bind(s.source.as_str())
+                .bind(&s.category)
+                .bind(&s.path)
+                .bind(s.line)
+                .bind(s.anchor.as_str())
+                .bind(&s.severity)
+                .bind(s.confidence)
+                .bind(&s.cwe)
+                .bind(&s.fingerprint)
+                .bind(&s.title)
+                .bind(&s.body)
+                .bind(&s.original)
+                .bind(Ts(s.created_at))
+        }
+
+        fn review_record(row: &$row) -> Result<Review, StoreError> {
+            Ok(Review {
+                id: ReviewId(row.try_get("id")?),
+                review: NewReview {
+                    installation_id: row.try_get("installation_id")?,
+                    repo: row.try_get("repo")?,
+                    pr: row.try_get("pr")?,
+                    head_sha: row.try_get("head_sha")?,
+                    analysis: row.try_get("analysis")?,
+                    round: row.try_get("round")?,
+                    github_review_id: row.try_get("github_review_id")?,
+                    check_run_id: row.try_get("check_run_id")?,
+                    job_id: row.try_get::<Option<i64>, _>("job_id")?.map(JobId),
+                    created_at: row.try_get::<Ts, _>("created_at")?.0,
+                },
+            })
+        }
+
+        fn suggestion_record(row: &$row) -> Result<Suggestion, StoreError> {
+            Ok(Suggestion {
+                id: SuggestionId(row.try_get("id")?),
+                github_comment_id: row.try_get("github_comment_id")?,
+                suggestion: NewSuggestion {
+                    model_call_id: row
+                        .try_get::<Option<i64>, _>("model_call_id")?
+                        .map(ModelCallId),
+                    review_id: row.try_get::<Option<i64>, _>("review_id")?.map(ReviewId),
+                    repo: row.try_get("repo")?,
+                    pr: row.try_get("pr")?,
+                    head_sha: row.try_get("head_sha")?,
+                    kind: SuggestionKind::parse(&row.try_get::<String, _>("kind")?)?,
+                    source: SuggestionSource::parse(&row.try_get::<String, _>("source")?)?,
+                    category: row.try_get("category")?,
+                    path: row.try_get("path")?,
+                    line: row.try_get("line")?,
+                    anchor: Anchor::parse(&row.try_get::<String, _>("anchor")?)?,
+                    severity: row.try_get("severity")?,
+                    confidence: row.try_get("confidence")?,
+                    cwe: row.try_get("cwe")?,
+                    fingerprint: row.try_get("fingerprint")?,
+                    title: row.try_get("title")?,
+                    body: row.try_get("body")?,
+                    original: row.try_get("original")?,
+                    created_at: row.try_get::<Ts, _>("created_at")?.0,
+                },
+            })
         }
 
         impl $store {
@@ -528,33 +659,9 @@ macro_rules! shared_store_methods {
             &self,
             s: &NewSuggestion,
         ) -> Result<Inserted<SuggestionId>, StoreError> {
-            let row = sqlx::query(
-                "INSERT INTO suggestions (model_call_id, review_id, repo, pr, head_sha, kind, source, \
-                 category, path, line, anchor, severity, confidence, cwe, fingerprint, title, body, \
-                 original, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-                 $14, $15, $16, $17, $18, $19) ON CONFLICT (repo, pr, fingerprint) DO NOTHING RETURNING id",
-            )
-            .bind(s.model_call_id.map(|m| m.0))
-            .bind(s.review_id.map(|r| r.0))
-            .bind(&s.repo)
-            .bind(s.pr)
-            .bind(&s.head_sha)
-            .bind(s.kind.as_str())
-            .bind(s.source.as_str())
-            .bind(&s.category)
-            .bind(&s.path)
-            .bind(s.line)
-            .bind(s.anchor.as_str())
-            .bind(&s.severity)
-            .bind(s.confidence)
-            .bind(&s.cwe)
-            .bind(&s.fingerprint)
-            .bind(&s.title)
-            .bind(&s.body)
-            .bind(&s.original)
-            .bind(Ts(s.created_at))
-            .fetch_optional(&self.pool)
-            .await?;
+            let row = bind_suggestion(sqlx::query(INSERT_SUGGESTION), s, s.review_id)
+                .fetch_optional(&self.pool)
+                .await?;
             match row {
                 Some(row) => Ok(Inserted::New(SuggestionId(row.try_get("id")?))),
                 None => Ok(Inserted::Duplicate),
@@ -578,23 +685,9 @@ macro_rules! shared_store_methods {
         }
 
         pub(super) async fn insert_review(&self, r: &NewReview) -> Result<Inserted<ReviewId>, StoreError> {
-            let row = sqlx::query(
-                "INSERT INTO reviews (installation_id, repo, pr, head_sha, analysis, \
-                 github_review_id, check_run_id, job_id, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-                 ON CONFLICT (repo, pr, head_sha, analysis) DO NOTHING RETURNING id",
-            )
-            .bind(r.installation_id)
-            .bind(&r.repo)
-            .bind(r.pr)
-            .bind(&r.head_sha)
-            .bind(&r.analysis)
-            .bind(r.github_review_id)
-            .bind(r.check_run_id)
-            .bind(r.job_id.map(|j| j.0))
-            .bind(Ts(r.created_at))
-            .fetch_optional(&self.pool)
-            .await?;
+            let row = bind_review(sqlx::query(INSERT_REVIEW), r, r.github_review_id)
+                .fetch_optional(&self.pool)
+                .await?;
             match row {
                 Some(row) => Ok(Inserted::New(ReviewId(row.try_get("id")?))),
                 None => Ok(Inserted::Duplicate),
@@ -619,42 +712,193 @@ macro_rules! shared_store_methods {
             pr: i64,
             head_sha: &str,
             analysis: &str,
+            round: i64,
         ) -> Result<Option<Review>, StoreError> {
-            let row = sqlx::query(
-                "SELECT * FROM reviews WHERE repo = $1 AND pr = $2 AND head_sha = $3 AND analysis = $4",
+            let sql = format!("SELECT * FROM reviews WHERE {REVIEW_KEY}");
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(repo)
+                .bind(pr)
+                .bind(head_sha)
+                .bind(analysis)
+                .bind(round)
+                .fetch_optional(&self.pool)
+                .await?;
+            row.as_ref().map(review_record).transpose()
+        }
+
+        pub(super) async fn prepare_review(
+            &self,
+            review: &NewReview,
+            suggestions: &[NewSuggestion],
+            render: &(dyn Fn(SuggestionId, usize) -> String + Send + Sync),
+        ) -> Result<PreparedReview, StoreError> {
+            let mut tx = self.begin().await?;
+            // Insert first: on Postgres a concurrent prepare of the same key then waits for this
+            // one instead of failing on the unique key.
+            let inserted = bind_review(sqlx::query(INSERT_REVIEW), review, None)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let review_id = match inserted {
+                Some(row) => ReviewId(row.try_get("id")?),
+                None => {
+                    let sql = format!(
+                        "SELECT id, github_review_id FROM reviews WHERE {REVIEW_KEY}{FOR_UPDATE}"
+                    );
+                    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .bind(&review.repo)
+                        .bind(review.pr)
+                        .bind(&review.head_sha)
+                        .bind(&review.analysis)
+                        .bind(review.round)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    let id = ReviewId(row.try_get("id")?);
+                    if let Some(posted) = row.try_get::<Option<i64>, _>("github_review_id")? {
+                        tx.rollback().await?;
+                        return Ok(PreparedReview {
+                            review_id: id,
+                            posted: Some(posted),
+                            suggestions: vec![None; suggestions.len()],
+                        });
+                    }
+                    // An earlier attempt stopped before posting: what it recorded was never
+                    // shown, so this attempt starts over under the same review.
+                    sqlx::query(DELETE_UNSHOWN_SUGGESTIONS)
+                        .bind(id.0)
+                        .execute(&mut *tx)
+                        .await?;
+                    id
+                }
+            };
+            let mut ids = Vec::with_capacity(suggestions.len());
+            for s in suggestions {
+                let mut row = bind_suggestion(sqlx::query(INSERT_SUGGESTION), s, Some(review_id))
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if row.is_none() {
+                    row = bind_suggestion(sqlx::query(TAKE_OVER_SUGGESTION), s, Some(review_id))
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                }
+                ids.push(match row {
+                    Some(row) => Some(SuggestionId(row.try_get("id")?)),
+                    None => None,
+                });
+            }
+            for (index, id) in ids.iter().enumerate() {
+                let Some(id) = *id else { continue };
+                sqlx::query("UPDATE suggestions SET body = $1 WHERE id = $2")
+                    .bind(render(id, index))
+                    .bind(id.0)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(PreparedReview {
+                review_id,
+                posted: None,
+                suggestions: ids,
+            })
+        }
+
+        pub(super) async fn finish_review(
+            &self,
+            review: ReviewId,
+            github_review_id: i64,
+            placed: &[(SuggestionId, Option<i64>, Anchor)],
+        ) -> Result<(), StoreError> {
+            let mut tx = self.begin().await?;
+            let done = sqlx::query("UPDATE reviews SET github_review_id = $1 WHERE id = $2")
+                .bind(github_review_id)
+                .bind(review.0)
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound(format!("review {review}")));
+            }
+            for (id, comment, anchor) in placed {
+                let done = sqlx::query(
+                    "UPDATE suggestions SET github_comment_id = $1, anchor = $2 WHERE id = $3",
+                )
+                .bind(*comment)
+                .bind(anchor.as_str())
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() == 0 {
+                    // The review is on GitHub: recording that matters more than one lost row
+                    // (only a concurrent attempt at the same review could have removed it).
+                    tracing::warn!(review_id = %review, suggestion_id = %id, "a posted suggestion is no longer recorded");
+                }
+            }
+            tx.commit().await?;
+            Ok(())
+        }
+
+        pub(super) async fn discard_unposted_review(&self, review: ReviewId) -> Result<(), StoreError> {
+            let mut tx = self.begin().await?;
+            let sql = format!("SELECT github_review_id FROM reviews WHERE id = $1{FOR_UPDATE}");
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(review.0)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let unposted = match row {
+                Some(row) => row.try_get::<Option<i64>, _>("github_review_id")?.is_none(),
+                None => false,
+            };
+            if !unposted {
+                tx.rollback().await?;
+                return Ok(());
+            }
+            sqlx::query(DELETE_UNSHOWN_SUGGESTIONS)
+                .bind(review.0)
+                .execute(&mut *tx)
+                .await?;
+            // Kept while a shown suggestion still points at it.
+            sqlx::query(
+                "DELETE FROM reviews WHERE id = $1 \
+                 AND NOT EXISTS (SELECT 1 FROM suggestions WHERE review_id = $1)",
+            )
+            .bind(review.0)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        }
+
+        pub(super) async fn posted_fingerprints(&self, repo: &str, pr: i64) -> Result<Vec<String>, StoreError> {
+            let rows = sqlx::query(
+                "SELECT s.fingerprint FROM suggestions s LEFT JOIN reviews r ON r.id = s.review_id \
+                 WHERE s.repo = $1 AND s.pr = $2 AND (s.review_id IS NULL \
+                 OR r.github_review_id IS NOT NULL OR s.github_comment_id IS NOT NULL \
+                 OR EXISTS (SELECT 1 FROM feedback_events f WHERE f.suggestion_id = s.id)) \
+                 ORDER BY s.id",
             )
             .bind(repo)
             .bind(pr)
-            .bind(head_sha)
-            .bind(analysis)
-            .fetch_optional(&self.pool)
+            .fetch_all(&self.pool)
             .await?;
-            row.map(|row| {
-                Ok(Review {
-                    id: ReviewId(row.try_get("id")?),
-                    review: NewReview {
-                        installation_id: row.try_get("installation_id")?,
-                        repo: row.try_get("repo")?,
-                        pr: row.try_get("pr")?,
-                        head_sha: row.try_get("head_sha")?,
-                        analysis: row.try_get("analysis")?,
-                        github_review_id: row.try_get("github_review_id")?,
-                        check_run_id: row.try_get("check_run_id")?,
-                        job_id: row.try_get::<Option<i64>, _>("job_id")?.map(JobId),
-                        created_at: row.try_get::<Ts, _>("created_at")?.0,
-                    },
-                })
-            })
-            .transpose()
+            rows.iter().map(|row| Ok(row.try_get("fingerprint")?)).collect()
         }
 
-        pub(super) async fn list_suggestion_fingerprints(&self, repo: &str, pr: i64) -> Result<Vec<String>, StoreError> {
-            let rows = sqlx::query("SELECT fingerprint FROM suggestions WHERE repo = $1 AND pr = $2 ORDER BY id")
-                .bind(repo)
-                .bind(pr)
+        pub(super) async fn last_reviewed_head(&self, repo: &str, pr: i64) -> Result<Option<String>, StoreError> {
+            let row = sqlx::query(
+                "SELECT head_sha FROM reviews WHERE repo = $1 AND pr = $2 \
+                 AND github_review_id IS NOT NULL ORDER BY created_at DESC, id DESC LIMIT 1",
+            )
+            .bind(repo)
+            .bind(pr)
+            .fetch_optional(&self.pool)
+            .await?;
+            row.map(|row| Ok(row.try_get("head_sha")?)).transpose()
+        }
+
+        pub(super) async fn review_suggestions(&self, review: ReviewId) -> Result<Vec<Suggestion>, StoreError> {
+            let rows = sqlx::query("SELECT * FROM suggestions WHERE review_id = $1 ORDER BY id")
+                .bind(review.0)
                 .fetch_all(&self.pool)
                 .await?;
-            rows.iter().map(|row| Ok(row.try_get("fingerprint")?)).collect()
+            rows.iter().map(suggestion_record).collect()
         }
 
         pub(super) async fn get_suggestion(&self, id: SuggestionId) -> Result<Suggestion, StoreError> {
@@ -663,33 +907,62 @@ macro_rules! shared_store_methods {
                 .fetch_optional(&self.pool)
                 .await?
                 .ok_or_else(|| StoreError::NotFound(format!("suggestion {id}")))?;
-            Ok(Suggestion {
-                id,
-                github_comment_id: row.try_get("github_comment_id")?,
-                suggestion: NewSuggestion {
-                    model_call_id: row
-                        .try_get::<Option<i64>, _>("model_call_id")?
-                        .map(ModelCallId),
-                    review_id: row.try_get::<Option<i64>, _>("review_id")?.map(ReviewId),
-                    repo: row.try_get("repo")?,
-                    pr: row.try_get("pr")?,
-                    head_sha: row.try_get("head_sha")?,
-                    kind: SuggestionKind::parse(&row.try_get::<String, _>("kind")?)?,
-                    source: SuggestionSource::parse(&row.try_get::<String, _>("source")?)?,
-                    category: row.try_get("category")?,
-                    path: row.try_get("path")?,
-                    line: row.try_get("line")?,
-                    anchor: Anchor::parse(&row.try_get::<String, _>("anchor")?)?,
-                    severity: row.try_get("severity")?,
-                    confidence: row.try_get("confidence")?,
-                    cwe: row.try_get("cwe")?,
-                    fingerprint: row.try_get("fingerprint")?,
-                    title: row.try_get("title")?,
-                    body: row.try_get("body")?,
-                    original: row.try_get("original")?,
-                    created_at: row.try_get::<Ts, _>("created_at")?.0,
-                },
-            })
+            suggestion_record(&row)
+        }
+
+        pub(super) async fn set_paused(
+            &self,
+            repo: &str,
+            pr: i64,
+            paused: bool,
+            by: Option<&str>,
+            now: DateTime<Utc>,
+        ) -> Result<(), StoreError> {
+            sqlx::query(
+                "INSERT INTO pull_requests (repo, pr, paused, paused_by, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (repo, pr) DO UPDATE SET \
+                 paused = excluded.paused, paused_by = excluded.paused_by, \
+                 updated_at = excluded.updated_at",
+            )
+            .bind(repo)
+            .bind(pr)
+            .bind(paused)
+            .bind(by)
+            .bind(Ts(now))
+            .execute(&self.pool)
+            .await?;
+            Ok(())
+        }
+
+        pub(super) async fn is_paused(&self, repo: &str, pr: i64) -> Result<bool, StoreError> {
+            let row = sqlx::query("SELECT paused FROM pull_requests WHERE repo = $1 AND pr = $2")
+                .bind(repo)
+                .bind(pr)
+                .fetch_optional(&self.pool)
+                .await?;
+            row.map_or(Ok(false), |row| Ok(row.try_get("paused")?))
+        }
+
+        #[cfg(test)]
+        pub(super) async fn migrate_to(&self, version: i64) -> Result<(), StoreError> {
+            MIGRATOR.run_to(version, &self.pool).await?;
+            Ok(())
+        }
+
+        #[cfg(test)]
+        pub(super) async fn execute_raw(&self, sql: &str) -> Result<(), StoreError> {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+                .execute(&self.pool)
+                .await?;
+            Ok(())
+        }
+
+        #[cfg(test)]
+        pub(super) async fn fetch_i64(&self, sql: &str) -> Result<i64, StoreError> {
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+                .fetch_one(&self.pool)
+                .await?;
+            Ok(row.try_get(0)?)
         }
 
         pub(super) async fn append_feedback_event(

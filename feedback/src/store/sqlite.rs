@@ -32,6 +32,9 @@ const CLAIM_CANDIDATES: [&str; 2] = [
      AND kind IN (SELECT value FROM json_each($4)) ORDER BY run_at, id LIMIT 1",
 ];
 
+/// Row locks: none needed, a write transaction (`BEGIN IMMEDIATE`) holds the database lock.
+const FOR_UPDATE: &str = "";
+
 /// The claimable kinds as `CLAIM_CANDIDATES` takes them.
 fn kinds_arg(kinds: &[&str]) -> Result<String, StoreError> {
     serde_json::to_string(kinds).map_err(|e| StoreError::Corrupt(e.to_string()))
