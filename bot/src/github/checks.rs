@@ -1,20 +1,23 @@
-//! Check runs on `InstallationClient`: create one for a head commit, then update it.
+//! Check runs on `InstallationClient`: find ours on a commit, create one, then update it.
 
 use http::Method;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::github::client::{InstallationClient, send};
+use crate::github::client::{
+    InstallationClient, bounded_text, encode_component, next_page_query, send,
+};
 use crate::github::error::GitHubError;
 use crate::github::ids::{CommitSha, RepoName};
-use crate::github::pulls::repo_path;
+use crate::github::pulls::{PER_PAGE, repo_path};
 
 /// GitHub refuses a check run `output.summary` longer than this many characters (422 "Only
 /// 65535 characters are allowed").
 pub const MAX_SUMMARY_CHARS: usize = 65_535;
 
-/// Appended to a summary cut to fit [`MAX_SUMMARY_CHARS`].
-const TRUNCATED: &str = "\n\n… (truncated)";
+/// Pages of check runs read for one commit: a name and App filter leave one or a few runs, so
+/// more than 10 pages of 100 means something is wrong, not that we should keep reading.
+const MAX_CHECK_RUN_PAGES: usize = 10;
 
 /// A check run's id.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -80,12 +83,104 @@ pub enum CheckState {
     Completed(CheckConclusion),
 }
 
+/// A check run that already exists on a commit, so a retried job reuses it instead of
+/// creating a second one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExistingCheckRun {
+    /// The run's id.
+    pub id: CheckRunId,
+    /// The check's name.
+    pub name: String,
+    /// The commit it reports on.
+    pub head_sha: CommitSha,
+    /// `queued`, `in_progress`, `completed` (or `waiting`, `requested`, `pending`), as GitHub
+    /// reports it; kept as text because GitHub adds states.
+    pub status: String,
+    /// Set once completed: `success`, `neutral`, `failure`, `cancelled`, …
+    pub conclusion: Option<String>,
+}
+
+impl ExistingCheckRun {
+    /// True once the run has a conclusion.
+    pub fn is_completed(&self) -> bool {
+        self.status == "completed"
+    }
+}
+
 #[derive(Deserialize)]
 struct CheckRunWire {
     id: i64,
 }
 
+/// One page of `GET …/commits/{ref}/check-runs`: an object, not an array.
+#[derive(Deserialize)]
+struct CheckRunsPage {
+    check_runs: Vec<ListedCheckRunWire>,
+}
+
+#[derive(Deserialize)]
+struct ListedCheckRunWire {
+    id: i64,
+    name: String,
+    head_sha: String,
+    status: String,
+    #[serde(default)]
+    conclusion: Option<String>,
+}
+
 impl InstallationClient {
+    /// The latest check runs named `check_name` that App `app_id` made on `git_ref` (a commit
+    /// SHA or branch), newest first (`GET /repos/{o}/{r}/commits/{ref}/check-runs` with
+    /// `check_name`, `app_id` and `filter=latest`, every page up to 1,000 runs).
+    pub async fn check_runs_for_ref(
+        &self,
+        repo: &RepoName,
+        git_ref: &str,
+        check_name: &str,
+        app_id: u64,
+    ) -> Result<Vec<ExistingCheckRun>, GitHubError> {
+        const ROUTE: &str = "/repos/{owner}/{repo}/commits/{ref}/check-runs";
+        let base = format!(
+            "{}/commits/{}/check-runs",
+            repo_path(repo),
+            encode_component(git_ref)
+        );
+        let mut query = format!(
+            "check_name={}&app_id={app_id}&filter=latest&per_page={PER_PAGE}&page=1",
+            encode_component(check_name)
+        );
+        let mut runs = Vec::new();
+        for page in 1..=MAX_CHECK_RUN_PAGES {
+            let response = send(
+                self.crab(),
+                Method::GET,
+                ROUTE,
+                format!("{base}?{query}"),
+                None,
+                None,
+            )
+            .await?;
+            let body: CheckRunsPage = response.json()?;
+            runs.extend(body.check_runs.into_iter().map(|r| ExistingCheckRun {
+                id: CheckRunId(r.id),
+                name: r.name,
+                head_sha: CommitSha(r.head_sha),
+                status: r.status,
+                conclusion: r.conclusion,
+            }));
+            match next_page_query(&response.headers) {
+                Some(next) => query = next,
+                None => break,
+            }
+            if page == MAX_CHECK_RUN_PAGES {
+                tracing::warn!(repo = %repo, git_ref, check_name, runs = runs.len(), "more check runs than we read; stopping at the page limit");
+            }
+        }
+        // GitHub documents no order; callers take the first as the one to reuse.
+        runs.sort_by(|a, b| b.id.cmp(&a.id));
+        Ok(runs)
+    }
+
     /// Creates a check run on `head_sha` (`POST /repos/{o}/{r}/check-runs`).
     pub async fn create_check_run(
         &self,
@@ -145,18 +240,13 @@ impl InstallationClient {
 
 /// The summary, cut with a marker when it exceeds [`MAX_SUMMARY_CHARS`] characters.
 pub fn bounded_summary(summary: &str) -> String {
-    if summary.chars().count() <= MAX_SUMMARY_CHARS {
-        return summary.to_owned();
-    }
-    let keep = MAX_SUMMARY_CHARS - TRUNCATED.chars().count();
-    let mut cut: String = summary.chars().take(keep).collect();
-    cut.push_str(TRUNCATED);
-    cut
+    bounded_text(summary, MAX_SUMMARY_CHARS)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::github::client::TRUNCATED;
 
     #[test]
     fn bounded_summary_keeps_short_text_and_cuts_long_text_to_the_limit() {

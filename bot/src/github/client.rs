@@ -217,6 +217,74 @@ pub(crate) async fn send(
     .await
 }
 
+/// Every page of a GitHub list endpoint whose answer is a JSON array, following `Link` headers.
+///
+/// `first_query` is the first page's query (with `per_page`); later pages use the query GitHub
+/// puts in `rel="next"`, which repeats any filters. Stops after `max_pages`, with a warning, so
+/// a `Link` chain that never ends cannot spend a job's rate-limit budget.
+pub(crate) async fn get_all_pages<T: DeserializeOwned>(
+    crab: &Octocrab,
+    route: &'static str,
+    base: &str,
+    first_query: String,
+    max_pages: usize,
+) -> Result<Vec<T>, GitHubError> {
+    let mut items = Vec::new();
+    let mut query = first_query;
+    for _ in 0..max_pages {
+        let response = send(
+            crab,
+            Method::GET,
+            route,
+            format!("{base}?{query}"),
+            None,
+            None,
+        )
+        .await?;
+        let page: Vec<T> = response.json()?;
+        items.extend(page);
+        match next_page_query(&response.headers) {
+            Some(next) => query = next,
+            None => return Ok(items),
+        }
+    }
+    tracing::warn!(
+        route,
+        max_pages,
+        items = items.len(),
+        "listing has more pages than we read; stopping at the page limit"
+    );
+    Ok(items)
+}
+
+/// Appended where [`bounded_text`] cut a text.
+pub(crate) const TRUNCATED: &str = "\n\n… (truncated)";
+
+/// `text` cut to at most `max_chars` characters (GitHub counts characters, not bytes), with
+/// [`TRUNCATED`] marking the cut.
+///
+/// A trailing HTML comment (our hidden `<!-- reviewbot:… -->` markers sit at the end of a
+/// body) is kept after the cut: without it the bot could no longer recognise its own comment.
+pub(crate) fn bounded_text(text: &str, max_chars: usize) -> String {
+    if text.chars().count() <= max_chars {
+        return text.to_owned();
+    }
+    let trimmed = text.trim_end();
+    let marker = trimmed
+        .ends_with("-->")
+        .then(|| trimmed.rfind("<!--").map(|start| &trimmed[start..]))
+        .flatten()
+        .filter(|m| m.chars().count() + TRUNCATED.chars().count() + 1 < max_chars);
+    let tail = match marker {
+        Some(marker) => format!("{TRUNCATED}\n{marker}"),
+        None => TRUNCATED.to_owned(),
+    };
+    let keep = max_chars.saturating_sub(tail.chars().count());
+    let mut cut: String = text.chars().take(keep).collect();
+    cut.push_str(&tail);
+    cut
+}
+
 /// Percent-encodes one URL path segment or query value (RFC 3986 unreserved characters kept).
 pub(crate) fn encode_component(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -246,6 +314,35 @@ mod tests {
         assert_eq!(encode_component("a-b_c.d~e"), "a-b_c.d~e");
         assert_eq!(encode_component("feat/x y#1"), "feat%2Fx%20y%231");
         assert_eq!(encode_component("é"), "%C3%A9");
+    }
+
+    #[test]
+    fn bounded_text_keeps_short_text_and_cuts_long_text_to_the_limit() {
+        assert_eq!(bounded_text("ok", 10), "ok");
+        let exact = "é".repeat(100);
+        assert_eq!(bounded_text(&exact, 100), exact);
+        let cut = bounded_text(&"é".repeat(101), 100);
+        assert_eq!(cut.chars().count(), 100);
+        assert!(cut.ends_with(TRUNCATED));
+    }
+
+    #[test]
+    fn bounded_text_keeps_a_trailing_marker_after_the_cut() {
+        let body = format!("{}\n<!-- reviewbot:s=42 -->\n", "x".repeat(500));
+        let cut = bounded_text(&body, 100);
+        assert_eq!(cut.chars().count(), 100);
+        assert!(
+            cut.ends_with("… (truncated)\n<!-- reviewbot:s=42 -->"),
+            "{cut}"
+        );
+        assert!(cut.starts_with("xxx"));
+        // A marker that would not leave room for any text is not special.
+        let cut = bounded_text(
+            &format!("{}<!-- {} -->", "x".repeat(50), "m".repeat(100)),
+            60,
+        );
+        assert_eq!(cut.chars().count(), 60);
+        assert!(cut.ends_with(TRUNCATED));
     }
 
     #[test]

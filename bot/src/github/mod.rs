@@ -3,10 +3,14 @@
 pub mod app;
 pub mod checks;
 pub mod client;
+pub mod compare;
 pub mod error;
 pub mod ids;
+pub mod issue_comments;
+pub mod permissions;
 pub mod pulls;
 pub mod reviews;
+pub mod trees;
 
 pub use app::{GitHubApp, InstallationInfo, install_crypto_provider};
 pub use client::InstallationClient;

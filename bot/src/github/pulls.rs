@@ -15,8 +15,16 @@ pub(crate) const PER_PAGE: usize = 100;
 /// `GET …/pulls/{n}/files` lists at most 3,000 files: 30 pages of 100.
 const MAX_FILE_PAGES: usize = 30;
 
-/// The media type that makes `GET …/pulls/{n}` answer the unified diff.
-const DIFF_MEDIA_TYPE: &str = "application/vnd.github.diff";
+/// The media type that makes `GET …/pulls/{n}` (and `…/compare/…`) answer the unified diff.
+pub(crate) const DIFF_MEDIA_TYPE: &str = "application/vnd.github.diff";
+
+/// The media type that makes `GET …/contents/{path}` answer the file's bytes as they are:
+/// the only way GitHub serves files over 1 MB (up to 100 MB).
+const RAW_MEDIA_TYPE: &str = "application/vnd.github.raw+json";
+
+/// The largest file [`InstallationClient::file_at`] returns. GitHub serves up to 100 MB raw;
+/// no file that big is worth reviewing, and it would be held in memory whole.
+pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
 
 /// What we need to know about a pull request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +49,9 @@ pub struct PullRequestInfo {
     pub author_login: String,
     /// The PR title.
     pub title: String,
+    /// The base repository's default branch, where the repository config is read; `None`
+    /// when GitHub leaves the base repository out.
+    pub default_branch: Option<String>,
 }
 
 /// A PR's changes: the unified diff, or GitHub's per-file list when the diff is too large.
@@ -100,6 +111,8 @@ struct RefWire {
 #[derive(Deserialize)]
 struct RepoWire {
     full_name: String,
+    #[serde(default)]
+    default_branch: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -110,6 +123,8 @@ struct ContentWire {
     encoding: Option<String>,
     #[serde(default)]
     content: Option<String>,
+    #[serde(default)]
+    size: Option<u64>,
 }
 
 /// `/repos/{owner}/{repo}` with both parts escaped.
@@ -146,7 +161,9 @@ impl InstallationClient {
                 })?),
                 None => None,
             };
+        let default_branch = wire.base.repo.and_then(|r| r.default_branch);
         Ok(PullRequestInfo {
+            default_branch,
             number: PrNumber(wire.number),
             state: wire.state,
             draft: wire.draft.unwrap_or(false),
@@ -225,13 +242,17 @@ impl InstallationClient {
     /// A file's bytes at `git_ref` (`GET /repos/{o}/{r}/contents/{path}?ref=…`, base64-decoded);
     /// `None` when there is no such file (404) or the path is a directory, symlink or submodule.
     ///
-    /// Files over 1 MB come back with `encoding: none` and are reported as a decode error.
+    /// Files over 1 MB come back with `encoding: none` and no content; they are fetched again
+    /// with the raw media type. A file over [`MAX_FILE_BYTES`] (or over GitHub's 100 MB, which
+    /// it refuses with 403) is a [`GitHubError::Decode`] saying it is too large to review,
+    /// read no further than its size.
     pub async fn file_at(
         &self,
         repo: &RepoName,
         path: &str,
         git_ref: &str,
     ) -> Result<Option<Vec<u8>>, GitHubError> {
+        const ROUTE: &str = "/repos/{owner}/{repo}/contents/{path}";
         let escaped_path: Vec<String> = path
             .trim_start_matches('/')
             .split('/')
@@ -243,17 +264,20 @@ impl InstallationClient {
             escaped_path.join("/"),
             encode_component(git_ref)
         );
-        let response: RawResponse = send(
-            self.crab(),
-            Method::GET,
-            "/repos/{owner}/{repo}/contents/{path}",
-            uri,
-            None,
-            None,
-        )
-        .await?;
+        let response: RawResponse =
+            send(self.crab(), Method::GET, ROUTE, uri.clone(), None, None).await?;
         if response.status == StatusCode::NOT_FOUND {
             return Ok(None);
+        }
+        // Over 100 MB GitHub serves the blob in no form at all (403 `too_large`).
+        if response.status == StatusCode::FORBIDDEN
+            && String::from_utf8_lossy(&response.body)
+                .to_ascii_lowercase()
+                .contains("too large")
+        {
+            return Err(GitHubError::Decode(format!(
+                "{path}: over 100 MB, too large to review"
+            )));
         }
         // A directory answers a JSON array: not a file.
         let value: serde_json::Value = response.json()?;
@@ -269,11 +293,47 @@ impl InstallationClient {
             Some("base64") => decode_base64(content.content.as_deref().unwrap_or_default())
                 .map(Some)
                 .ok_or_else(|| GitHubError::Decode(format!("{path}: content is not base64"))),
+            Some("none") => {
+                let size = content.size.unwrap_or(0);
+                if size > MAX_FILE_BYTES {
+                    return Err(too_large(path, size));
+                }
+                let raw = send(
+                    self.crab(),
+                    Method::GET,
+                    ROUTE,
+                    uri,
+                    Some(RAW_MEDIA_TYPE),
+                    None,
+                )
+                .await?;
+                // Deleted between the two requests.
+                if raw.status == StatusCode::NOT_FOUND {
+                    return Ok(None);
+                }
+                if !raw.status.is_success() {
+                    return Err(raw.error());
+                }
+                // The size can change between the two requests (a branch moved on).
+                let len = raw.body.len() as u64;
+                if len > MAX_FILE_BYTES {
+                    return Err(too_large(path, len));
+                }
+                Ok(Some(raw.body.to_vec()))
+            }
             other => Err(GitHubError::Decode(format!(
-                "{path}: content encoding {other:?} (files over 1 MB are not inlined)"
+                "{path}: unknown content encoding {other:?}"
             ))),
         }
     }
+}
+
+/// The error for a file over [`MAX_FILE_BYTES`]. `Decode`, like other unreadable files:
+/// callers skip the file and review the rest.
+fn too_large(path: &str, size: u64) -> GitHubError {
+    GitHubError::Decode(format!(
+        "{path}: {size} bytes, too large to review (the limit is {MAX_FILE_BYTES} bytes)"
+    ))
 }
 
 /// Decodes standard base64 with padding, ignoring the line breaks GitHub inserts every 60

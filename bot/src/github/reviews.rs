@@ -1,4 +1,5 @@
-//! Reviews on `InstallationClient`: the App's earlier reviews, and posting one with comments.
+//! Reviews on `InstallationClient`: the App's earlier reviews and review comments, and posting
+//! a review with comments.
 //!
 //! Inline comments (a `line` on the new side) travel in one `POST …/pulls/{n}/reviews` with
 //! `event: COMMENT`; GitHub accepts or rejects that batch as a whole. File-level comments
@@ -9,13 +10,19 @@ use http::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::github::client::{InstallationClient, next_page_query, send};
+use crate::github::client::{
+    InstallationClient, bounded_text, get_all_pages, next_page_query, send,
+};
 use crate::github::error::GitHubError;
 use crate::github::ids::{CommentId, CommitSha, PrNumber, RepoName};
 use crate::github::pulls::{LoginWire, PER_PAGE, repo_path};
 
 /// Pages of reviews or review comments read before giving up (100 pages of 100).
 const MAX_PAGES: usize = 100;
+
+/// GitHub refuses a comment body longer than this many characters (422 "body is too long
+/// (maximum is 65536 characters)"); review, review-comment and issue-comment bodies alike.
+pub const MAX_COMMENT_CHARS: usize = 65_536;
 
 /// A pull request review's id.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -61,15 +68,20 @@ pub struct ReviewCommentDraft {
     pub line: Option<u32>,
 }
 
-/// A posted comment and where it sits.
+/// A posted review comment and where it sits.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PostedComment {
     /// The file path.
     pub path: String,
-    /// The new-side line; `None` for a file-level comment.
+    /// The new-side line (the original line once a push outdated it); `None` for a file-level
+    /// comment.
     pub line: Option<u32>,
     /// The review comment's id (the id reactions and replies refer to).
     pub id: CommentId,
+    /// The body as GitHub stores it; callers find their hidden marker in it.
+    pub body: String,
+    /// The comment this one replies to (the thread's first comment); `None` for a thread start.
+    pub in_reply_to_id: Option<CommentId>,
 }
 
 /// A posted review and the ids of its comments.
@@ -148,6 +160,25 @@ struct CommentWire {
     line: Option<u32>,
     #[serde(default)]
     original_line: Option<u32>,
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(default)]
+    in_reply_to_id: Option<i64>,
+    #[serde(default)]
+    user: Option<LoginWire>,
+}
+
+impl CommentWire {
+    fn into_posted(self) -> PostedComment {
+        PostedComment {
+            path: self.path,
+            // `line` turns null once a later push outdates the comment.
+            line: self.line.or(self.original_line),
+            id: CommentId(self.id),
+            body: self.body.unwrap_or_default(),
+            in_reply_to_id: self.in_reply_to_id.map(CommentId),
+        }
+    }
 }
 
 impl InstallationClient {
@@ -237,29 +268,75 @@ impl InstallationClient {
             comments = self.review_comments(&pulls, &id).await?;
         }
         for draft in review.comments.iter().filter(|c| c.line.is_none()) {
-            let body = json!({
-                "commit_id": review.commit_id.as_str(),
-                "path": draft.path,
-                "body": draft.body,
-                "subject_type": "file",
-            });
-            let posted: CommentWire = send(
-                self.crab(),
-                Method::POST,
-                "/repos/{owner}/{repo}/pulls/{pull_number}/comments",
-                format!("{pulls}/comments"),
-                None,
-                Some(&body),
-            )
-            .await?
-            .json()?;
-            comments.push(PostedComment {
-                path: posted.path,
-                line: None,
-                id: CommentId(posted.id),
-            });
+            let posted = self
+                .create_file_comment(repo, pr, &review.commit_id, &draft.path, &draft.body)
+                .await?;
+            comments.push(posted);
         }
         Ok(PostedReview { id, comments })
+    }
+
+    /// Posts one file-level comment (`POST …/pulls/{n}/comments` with `subject_type: file`) on
+    /// `path` as of `commit`: the anchor for a comment no diff line can hold. The body is cut to
+    /// GitHub's 65,536 characters, keeping a trailing hidden marker. A path the PR does not
+    /// change is GitHub's 422, as [`GitHubError::Unexpected`].
+    pub async fn create_file_comment(
+        &self,
+        repo: &RepoName,
+        pr: &PrNumber,
+        commit: &CommitSha,
+        path: &str,
+        body: &str,
+    ) -> Result<PostedComment, GitHubError> {
+        let request = json!({
+            "commit_id": commit.as_str(),
+            "path": path,
+            "body": bounded_text(body, MAX_COMMENT_CHARS),
+            "subject_type": "file",
+        });
+        let posted: CommentWire = send(
+            self.crab(),
+            Method::POST,
+            "/repos/{owner}/{repo}/pulls/{pull_number}/comments",
+            format!("{}/pulls/{pr}/comments", repo_path(repo)),
+            None,
+            Some(&request),
+        )
+        .await?
+        .json()?;
+        Ok(PostedComment {
+            // A file-level comment has no line, whatever GitHub echoes.
+            line: None,
+            ..posted.into_posted()
+        })
+    }
+
+    /// The review comments on a PR authored by `bot_login` (case-insensitive), replies
+    /// included, oldest first (`GET …/pulls/{n}/comments`, every page up to 10,000 comments).
+    /// Only the App's own comments are returned because only their markers can be trusted.
+    pub async fn review_comments_by_app(
+        &self,
+        repo: &RepoName,
+        pr: &PrNumber,
+        bot_login: &str,
+    ) -> Result<Vec<PostedComment>, GitHubError> {
+        let pages = get_all_pages::<CommentWire>(
+            self.crab(),
+            "/repos/{owner}/{repo}/pulls/{pull_number}/comments",
+            &format!("{}/pulls/{pr}/comments", repo_path(repo)),
+            format!("per_page={PER_PAGE}&page=1"),
+            MAX_PAGES,
+        )
+        .await?;
+        Ok(pages
+            .into_iter()
+            .filter(|c| {
+                c.user
+                    .as_ref()
+                    .is_some_and(|u| u.login.eq_ignore_ascii_case(bot_login))
+            })
+            .map(CommentWire::into_posted)
+            .collect())
     }
 
     /// The comments of one review (`GET …/pulls/{n}/reviews/{id}/comments`, every page).
@@ -282,12 +359,7 @@ impl InstallationClient {
             )
             .await?;
             let page: Vec<CommentWire> = response.json()?;
-            comments.extend(page.into_iter().map(|c| PostedComment {
-                path: c.path,
-                // `line` turns null once a later push outdates the comment.
-                line: c.line.or(c.original_line),
-                id: CommentId(c.id),
-            }));
+            comments.extend(page.into_iter().map(CommentWire::into_posted));
             match next_page_query(&response.headers) {
                 Some(next) => query = next,
                 None => break,

@@ -18,11 +18,14 @@
 mod auth;
 mod openapi;
 mod pulls;
+mod repos;
 mod routes;
 mod state;
 
 #[cfg(test)]
 mod pulls_tests;
+#[cfg(test)]
+mod repos_tests;
 #[cfg(test)]
 mod tests;
 
@@ -35,6 +38,7 @@ use chrono::Utc;
 pub use pulls::{
     FakeCheckRun, FakePullFile, FakePullRequest, FakeReview, FakeReviewComment, diff_too_large,
 };
+pub use repos::FakeIssueComment;
 pub use routes::Failure;
 use routes::{Shared, lock};
 use state::{GateState, Installation, Repo, World};
@@ -74,10 +78,24 @@ pub mod route {
     pub const CREATE_REVIEW: &str = "pulls/create-review";
     /// `GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/comments`
     pub const LIST_REVIEW_COMMENTS_FOR_REVIEW: &str = "pulls/list-comments-for-review";
+    /// `GET /repos/{owner}/{repo}/pulls/{pull_number}/comments`
+    pub const LIST_REVIEW_COMMENTS: &str = "pulls/list-review-comments";
     /// `POST /repos/{owner}/{repo}/pulls/{pull_number}/comments`
     pub const CREATE_REVIEW_COMMENT: &str = "pulls/create-review-comment";
-    /// `GET /repos/{owner}/{repo}/contents/{path}`
+    /// `GET /repos/{owner}/{repo}/contents/{path}` (JSON, or the raw media type)
     pub const GET_CONTENT: &str = "repos/get-content";
+    /// `GET /repos/{owner}/{repo}/compare/{basehead}` (JSON, or the diff media type)
+    pub const COMPARE_COMMITS: &str = "repos/compare-commits-with-basehead";
+    /// `GET /repos/{owner}/{repo}/git/trees/{tree_sha}`
+    pub const GET_TREE: &str = "git/get-tree";
+    /// `GET /repos/{owner}/{repo}/collaborators/{username}/permission`
+    pub const GET_COLLABORATOR_PERMISSION: &str = "repos/get-collaborator-permission-level";
+    /// `GET /repos/{owner}/{repo}/issues/{issue_number}/comments`
+    pub const LIST_ISSUE_COMMENTS: &str = "issues/list-comments";
+    /// `POST /repos/{owner}/{repo}/issues/{issue_number}/comments`
+    pub const CREATE_ISSUE_COMMENT: &str = "issues/create-comment";
+    /// `GET /repos/{owner}/{repo}/commits/{ref}/check-runs`
+    pub const LIST_CHECK_RUNS_FOR_REF: &str = "checks/list-for-ref";
     /// `POST /repos/{owner}/{repo}/check-runs`
     pub const CREATE_CHECK_RUN: &str = "checks/create";
     /// `PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}`

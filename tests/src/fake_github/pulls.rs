@@ -1,4 +1,6 @@
 //! The fake GitHub's pull requests, file contents, reviews, review comments and check runs.
+//! Shared helpers for the other repository routes (repos.rs) live here too: repository
+//! authorization, pagination and GitHub's JSON shapes.
 //!
 //! Reviews are validated like GitHub does: every inline comment must sit on a new-side line
 //! inside a hunk of its file's patch, else the whole review is refused with 422 and nothing
@@ -115,6 +117,10 @@ pub struct FakeReviewComment {
     pub body: String,
     /// The commit it was made on.
     pub commit_id: String,
+    /// The author (the App's bot user for requests with an installation token).
+    pub user_login: String,
+    /// The comment this one replies to; `None` for the first comment of a thread.
+    pub in_reply_to_id: Option<i64>,
 }
 
 /// A check run stored by the fake.
@@ -134,6 +140,8 @@ pub struct FakeCheckRun {
     pub title: Option<String>,
     /// `output.summary`.
     pub summary: Option<String>,
+    /// The App that made it (the test App for requests with an installation token).
+    pub app_id: u64,
 }
 
 /// The 406 body GitHub sends when a diff is too large.
@@ -241,7 +249,7 @@ impl FakeGitHub {
 }
 
 /// A repository's id for test setup; panics with a hint when it was never added.
-fn setup_repo(world: &World, repo: &str) -> i64 {
+pub(crate) fn setup_repo(world: &World, repo: &str) -> i64 {
     world
         .repo_id(repo)
         .unwrap_or_else(|| panic!("add_repository(…, {repo:?}) first"))
@@ -364,12 +372,12 @@ fn encode_base64(bytes: &[u8]) -> String {
     out
 }
 
-fn now() -> String {
+pub(crate) fn now() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 /// Why a request may not touch a repository (small, unlike a `Response`).
-enum Denied {
+pub(crate) enum Denied {
     /// No live installation token: 401.
     Credentials(Refused),
     /// Unknown repository, or one the installation cannot see: 404 like GitHub.
@@ -386,7 +394,7 @@ impl IntoResponse for Denied {
 }
 
 /// The repository a token-authenticated request names, if its installation can see it.
-fn authorized_repo(
+pub(crate) fn authorized_repo(
     world: &Shared,
     headers: &HeaderMap,
     owner: &str,
@@ -399,32 +407,74 @@ fn authorized_repo(
 }
 
 /// One page of `items` with GitHub's `Link` header pointing at `path`.
-fn paginated(world: &Shared, path: &str, query: &PageQuery, items: Vec<Value>) -> Response {
-    let per_page = query
-        .per_page
-        .unwrap_or(DEFAULT_PER_PAGE)
-        .clamp(1, MAX_PER_PAGE);
-    let page = query.page.unwrap_or(1).max(1);
-    let last_page = items.len().div_ceil(per_page).max(1);
-    let body: Vec<Value> = items
-        .into_iter()
-        .skip((page - 1) * per_page)
-        .take(per_page)
-        .collect();
-    let base_url = lock(world).base_url.clone();
-    let page_url = |n: usize| format!("<{base_url}{path}?per_page={per_page}&page={n}>");
-    let mut links = Vec::new();
-    if page > 1 {
-        links.push(format!("{}; rel=\"prev\"", page_url(page - 1)));
+pub(crate) fn paginated(
+    world: &Shared,
+    path: &str,
+    query: &PageQuery,
+    items: Vec<Value>,
+) -> Response {
+    let Page { items, link, .. } = Page::of(world, path, "", query, items);
+    with_link(axum::Json(Value::Array(items)).into_response(), link)
+}
+
+/// One page of a list, and the `Link` header GitHub would send with it.
+pub(crate) struct Page {
+    /// The page's items.
+    pub items: Vec<Value>,
+    /// How many items all pages hold.
+    pub total: usize,
+    /// `rel="prev"`, `"next"` and `"last"` links, when there is more than one page.
+    pub link: Option<HeaderValue>,
+}
+
+impl Page {
+    /// Cuts page `query.page` out of `items`. Links point at `path` with `filters` (an
+    /// already-encoded query, or `""`) before `per_page` and `page`, as GitHub repeats them.
+    pub(crate) fn of(
+        world: &Shared,
+        path: &str,
+        filters: &str,
+        query: &PageQuery,
+        items: Vec<Value>,
+    ) -> Page {
+        let per_page = query
+            .per_page
+            .unwrap_or(DEFAULT_PER_PAGE)
+            .clamp(1, MAX_PER_PAGE);
+        let page = query.page.unwrap_or(1).max(1);
+        let total = items.len();
+        let last_page = total.div_ceil(per_page).max(1);
+        let items: Vec<Value> = items
+            .into_iter()
+            .skip((page - 1) * per_page)
+            .take(per_page)
+            .collect();
+        let base_url = lock(world).base_url.clone();
+        let filters = if filters.is_empty() {
+            String::new()
+        } else {
+            format!("{filters}&")
+        };
+        let page_url =
+            |n: usize| format!("<{base_url}{path}?{filters}per_page={per_page}&page={n}>");
+        let mut links = Vec::new();
+        if page > 1 {
+            links.push(format!("{}; rel=\"prev\"", page_url(page - 1)));
+        }
+        if page < last_page {
+            links.push(format!("{}; rel=\"next\"", page_url(page + 1)));
+            links.push(format!("{}; rel=\"last\"", page_url(last_page)));
+        }
+        let link = (!links.is_empty())
+            .then(|| HeaderValue::from_str(&links.join(", ")).ok())
+            .flatten();
+        Page { items, total, link }
     }
-    if page < last_page {
-        links.push(format!("{}; rel=\"next\"", page_url(page + 1)));
-        links.push(format!("{}; rel=\"last\"", page_url(last_page)));
-    }
-    let mut response = axum::Json(Value::Array(body)).into_response();
-    if !links.is_empty()
-        && let Ok(value) = HeaderValue::from_str(&links.join(", "))
-    {
+}
+
+/// `response` with a `Link` header, if there is one.
+pub(crate) fn with_link(mut response: Response, link: Option<HeaderValue>) -> Response {
+    if let Some(value) = link {
         response.headers_mut().insert(header::LINK, value);
     }
     response
@@ -444,8 +494,7 @@ fn pull_json(world: &World, repo_id: i64, pr: &FakePullRequest) -> Value {
         .repos
         .get(&repo_id)
         .map_or_else(String::new, |r| r.full_name.clone());
-    let repo_json =
-        |name: &str| json!({ "id": repo_id, "full_name": name, "name": name.split('/').nth(1) });
+    let repo_json = |name: &str| json!({ "id": repo_id, "full_name": name, "name": name.split('/').nth(1), "default_branch": "main" });
     json!({
         "url": format!("{}/repos/{full_name}/pulls/{}", world.base_url, pr.number),
         "id": repo_id * 10_000 + pr.number as i64,
@@ -487,7 +536,7 @@ fn review_json(review: &FakeReview) -> Value {
     })
 }
 
-fn comment_json(comment: &FakeReviewComment) -> Value {
+pub(crate) fn comment_json(comment: &FakeReviewComment) -> Value {
     json!({
         "id": comment.id,
         "node_id": format!("PRRC_fake{}", comment.id),
@@ -500,13 +549,23 @@ fn comment_json(comment: &FakeReviewComment) -> Value {
         "body": comment.body,
         "commit_id": comment.commit_id,
         "original_commit_id": comment.commit_id,
-        "user": user(&format!("{}[bot]", super::APP_SLUG)),
+        "in_reply_to_id": comment.in_reply_to_id,
+        "user": user(&comment.user_login),
         "created_at": now(),
         "updated_at": now(),
     })
 }
 
-fn check_run_json(run: &FakeCheckRun) -> Value {
+/// The slug of App `app_id`: ours, or a made-up one for the other Apps tests add.
+fn app_slug(app_id: u64) -> String {
+    if app_id == super::TEST_APP_ID {
+        super::APP_SLUG.to_owned()
+    } else {
+        format!("app-{app_id}")
+    }
+}
+
+pub(crate) fn check_run_json(run: &FakeCheckRun) -> Value {
     json!({
         "id": run.id,
         "node_id": format!("CR_fake{}", run.id),
@@ -515,6 +574,7 @@ fn check_run_json(run: &FakeCheckRun) -> Value {
         "status": run.status,
         "conclusion": run.conclusion,
         "output": { "title": run.title, "summary": run.summary, "text": null, "annotations_count": 0 },
+        "app": { "id": run.app_id, "slug": app_slug(run.app_id) },
     })
 }
 
@@ -554,6 +614,28 @@ pub(crate) async fn get_pull(
         .into_response()
 }
 
+/// One changed file as GitHub's files lists (PR files, comparisons) show it.
+pub(crate) fn file_json(f: &FakePullFile) -> Value {
+    let mut file = json!({
+        "sha": format!("{:040x}", f.filename.len()),
+        "filename": f.filename,
+        "status": f.status,
+        "additions": f.additions,
+        "deletions": f.deletions,
+        "changes": f.additions + f.deletions,
+        "blob_url": "", "raw_url": "", "contents_url": "",
+    });
+    if let Some(object) = file.as_object_mut() {
+        if let Some(patch) = &f.patch {
+            object.insert("patch".into(), json!(patch));
+        }
+        if let Some(previous) = &f.previous_filename {
+            object.insert("previous_filename".into(), json!(previous));
+        }
+    }
+    file
+}
+
 /// `GET …/pulls/{pull_number}/files`, paginated.
 pub(crate) async fn list_files(
     State(world): State<Shared>,
@@ -570,29 +652,7 @@ pub(crate) async fn list_files(
         let Some(pr) = guard.pulls.get(&(repo_id, number)) else {
             return github_error(StatusCode::NOT_FOUND, "Not Found");
         };
-        pr.files
-            .iter()
-            .map(|f| {
-                let mut file = json!({
-                    "sha": format!("{:040x}", f.filename.len()),
-                    "filename": f.filename,
-                    "status": f.status,
-                    "additions": f.additions,
-                    "deletions": f.deletions,
-                    "changes": f.additions + f.deletions,
-                    "blob_url": "", "raw_url": "", "contents_url": "",
-                });
-                if let Some(object) = file.as_object_mut() {
-                    if let Some(patch) = &f.patch {
-                        object.insert("patch".into(), json!(patch));
-                    }
-                    if let Some(previous) = &f.previous_filename {
-                        object.insert("previous_filename".into(), json!(previous));
-                    }
-                }
-                file
-            })
-            .collect()
+        pr.files.iter().map(file_json).collect()
     };
     let path = format!("/repos/{owner}/{repo}/pulls/{number}/files");
     paginated(&world, &path, &query, items)
@@ -659,7 +719,7 @@ pub(crate) async fn list_review_comments(
 }
 
 /// GitHub's 422 for a review or comment it cannot anchor.
-fn unprocessable(error: &str) -> Response {
+pub(crate) fn unprocessable(error: &str) -> Response {
     let body = json!({ "message": "Unprocessable Entity", "errors": [error], "documentation_url": DOCS_URL });
     (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(body)).into_response()
 }
@@ -731,6 +791,9 @@ fn new_comment(
         },
         body: text("body").unwrap_or_default(),
         commit_id: text("commit_id").unwrap_or_else(|| commit_id.to_owned()),
+        // Only installation tokens reach these routes: the App's bot user is the author.
+        user_login: format!("{}[bot]", super::APP_SLUG),
+        in_reply_to_id: None,
     }
 }
 
@@ -843,8 +906,16 @@ pub(crate) struct RefQuery {
     git_ref: Option<String>,
 }
 
+/// Files up to this size are inlined as base64 by the contents API; larger ones come back with
+/// `encoding: "none"` and empty content, readable only with the raw media type.
+pub(crate) const MAX_INLINE_CONTENT_BYTES: usize = 1024 * 1024;
+
+/// The contents API serves nothing larger than this, raw or not.
+const MAX_CONTENT_BYTES: usize = 100 * 1024 * 1024;
+
 /// `GET /repos/{owner}/{repo}/contents/{path}?ref=`: base64 like GitHub; 404 when absent. A
-/// missing `ref` means the default branch, `main`.
+/// missing `ref` means the default branch, `main`. Over 1 MB only the raw media type
+/// (`application/vnd.github.raw+json`) gives the bytes; over 100 MB nothing does (403).
 pub(crate) async fn get_content(
     State(world): State<Shared>,
     Path((owner, repo, path)): Path<(String, String, String)>,
@@ -860,14 +931,40 @@ pub(crate) async fn get_content(
     let Some(content) = guard.contents.get(&(repo_id, git_ref, path.clone())) else {
         return github_error(StatusCode::NOT_FOUND, "Not Found");
     };
+    if content.len() > MAX_CONTENT_BYTES {
+        let body = json!({
+            "message": "This API returns blobs up to 100 MB in size. The requested blob is too large to fetch via the API, but you can always clone the repository via Git to obtain it.",
+            "errors": [{ "resource": "Blob", "field": "data", "code": "too_large" }],
+            "documentation_url": DOCS_URL,
+        });
+        return (StatusCode::FORBIDDEN, axum::Json(body)).into_response();
+    }
+    let wants_raw = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| {
+            accept.contains("vnd.github.raw") || accept.contains("vnd.github.v3.raw")
+        });
+    if wants_raw {
+        return (
+            [(header::CONTENT_TYPE, "application/vnd.github.raw+json")],
+            content.clone(),
+        )
+            .into_response();
+    }
+    let (encoding, inline) = if content.len() > MAX_INLINE_CONTENT_BYTES {
+        ("none", String::new())
+    } else {
+        ("base64", encode_base64(content))
+    };
     let name = path.rsplit('/').next().unwrap_or_default();
     axum::Json(json!({
         "type": "file",
-        "encoding": "base64",
+        "encoding": encoding,
         "size": content.len(),
         "name": name,
         "path": path,
-        "content": encode_base64(content),
+        "content": inline,
         "sha": format!("{:040x}", content.len()),
         "url": "", "git_url": null, "html_url": null, "download_url": null,
         "_links": { "git": null, "html": null, "self": "" },
@@ -901,6 +998,7 @@ pub(crate) async fn create_check_run(
         conclusion: text("conclusion"),
         title: output("title"),
         summary: output("summary"),
+        app_id: guard.app_id,
     };
     let answer = check_run_json(&run);
     guard.check_runs.entry(repo_id).or_default().push(run);

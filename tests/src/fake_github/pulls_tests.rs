@@ -12,13 +12,13 @@ use url::Url;
 
 use super::*;
 
-const REPO: &str = "Octo-Org/Widgets";
-const HEAD: &str = "1111111111111111111111111111111111111111";
-const BASE: &str = "2222222222222222222222222222222222222222";
+pub(super) const REPO: &str = "Octo-Org/Widgets";
+pub(super) const HEAD: &str = "1111111111111111111111111111111111111111";
+pub(super) const BASE: &str = "2222222222222222222222222222222222222222";
 
 /// Two files: `src/lib.rs` modified (new-side lines 10..=14 in the hunk, 12 and 13 added) and
 /// `README.md` added (lines 1..=2).
-const DIFF: &str = "diff --git a/src/lib.rs b/src/lib.rs
+pub(super) const DIFF: &str = "diff --git a/src/lib.rs b/src/lib.rs
 index 0000001..0000002 100644
 --- a/src/lib.rs
 +++ b/src/lib.rs
@@ -39,7 +39,7 @@ index 0000000..0000003
 +Hello
 ";
 
-async fn setup() -> (FakeGitHub, InstallationClient) {
+pub(super) async fn setup() -> (FakeGitHub, InstallationClient) {
     let fake = FakeGitHub::start().await;
     fake.add_installation(42, "octo-org", RepositorySelection::Selected);
     fake.add_repository(42, 1001, REPO);
@@ -58,11 +58,11 @@ async fn setup() -> (FakeGitHub, InstallationClient) {
     (fake, client)
 }
 
-fn repo() -> RepoName {
+pub(super) fn repo() -> RepoName {
     REPO.parse().unwrap()
 }
 
-fn draft(path: &str, line: Option<u32>, body: &str) -> ReviewCommentDraft {
+pub(super) fn draft(path: &str, line: Option<u32>, body: &str) -> ReviewCommentDraft {
     ReviewCommentDraft {
         path: path.into(),
         body: body.into(),
@@ -89,6 +89,7 @@ async fn pull_request_info_is_read() {
     assert_eq!(info.head_repo, None);
     assert_eq!(info.author_login, "alice");
     assert_eq!(info.title, "PR 7");
+    assert_eq!(info.default_branch.as_deref(), Some("main"));
 
     let missing = client
         .pull_request(&repo(), &PrNumber(8))

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::state::{Token, World};
-use super::{APP_SLUG, RecordedRequest, auth, openapi, pulls, route};
+use super::{APP_SLUG, RecordedRequest, auth, openapi, pulls, repos, route};
 
 pub(crate) type Shared = Arc<Mutex<World>>;
 
@@ -67,6 +67,11 @@ pub(crate) const ROUTES: &[(&str, &str, &str)] = &[
         route::LIST_REVIEW_COMMENTS_FOR_REVIEW,
     ),
     (
+        "GET",
+        "/repos/{owner}/{repo}/pulls/{pull_number}/comments",
+        route::LIST_REVIEW_COMMENTS,
+    ),
+    (
         "POST",
         "/repos/{owner}/{repo}/pulls/{pull_number}/comments",
         route::CREATE_REVIEW_COMMENT,
@@ -86,6 +91,36 @@ pub(crate) const ROUTES: &[(&str, &str, &str)] = &[
         "PATCH",
         "/repos/{owner}/{repo}/check-runs/{check_run_id}",
         route::UPDATE_CHECK_RUN,
+    ),
+    (
+        "GET",
+        "/repos/{owner}/{repo}/compare/{basehead}",
+        route::COMPARE_COMMITS,
+    ),
+    (
+        "GET",
+        "/repos/{owner}/{repo}/git/trees/{tree_sha}",
+        route::GET_TREE,
+    ),
+    (
+        "GET",
+        "/repos/{owner}/{repo}/collaborators/{username}/permission",
+        route::GET_COLLABORATOR_PERMISSION,
+    ),
+    (
+        "GET",
+        "/repos/{owner}/{repo}/issues/{issue_number}/comments",
+        route::LIST_ISSUE_COMMENTS,
+    ),
+    (
+        "POST",
+        "/repos/{owner}/{repo}/issues/{issue_number}/comments",
+        route::CREATE_ISSUE_COMMENT,
+    ),
+    (
+        "GET",
+        "/repos/{owner}/{repo}/commits/{ref}/check-runs",
+        route::LIST_CHECK_RUNS_FOR_REF,
     ),
 ];
 
@@ -144,7 +179,7 @@ pub(crate) fn router(world: Shared, prefix: &str) -> Router {
         )
         .route(
             "/repos/{owner}/{repo}/pulls/{pull_number}/comments",
-            post(pulls::create_review_comment),
+            get(repos::list_pull_review_comments).post(pulls::create_review_comment),
         )
         .route(
             "/repos/{owner}/{repo}/contents/{*path}",
@@ -157,6 +192,26 @@ pub(crate) fn router(world: Shared, prefix: &str) -> Router {
         .route(
             "/repos/{owner}/{repo}/check-runs/{check_run_id}",
             patch(pulls::update_check_run),
+        )
+        .route(
+            "/repos/{owner}/{repo}/compare/{basehead}",
+            get(repos::compare),
+        )
+        .route(
+            "/repos/{owner}/{repo}/git/trees/{tree_sha}",
+            get(repos::get_tree),
+        )
+        .route(
+            "/repos/{owner}/{repo}/collaborators/{username}/permission",
+            get(repos::get_collaborator_permission),
+        )
+        .route(
+            "/repos/{owner}/{repo}/issues/{issue_number}/comments",
+            get(repos::list_issue_comments).post(repos::create_issue_comment),
+        )
+        .route(
+            "/repos/{owner}/{repo}/commits/{ref}/check-runs",
+            get(repos::list_check_runs_for_ref),
         )
         .route_layer(middleware::from_fn_with_state(world.clone(), observe))
         .method_not_allowed_fallback(unexpected)

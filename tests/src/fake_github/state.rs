@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
 use super::pulls::{FakeCheckRun, FakePullRequest, FakeReview, FakeReviewComment};
+use super::repos::FakeIssueComment;
 use super::{Failure, RecordedRequest};
 
 /// An installation of the test App.
@@ -45,6 +46,29 @@ impl Repo {
         self.full_name.split_once('/').map_or("", |(_, name)| name)
     }
 }
+
+/// A comparison of two commits, as `GET …/compare/{base}...{head}` answers it.
+#[derive(Debug, Clone)]
+pub(crate) struct Comparison {
+    /// `ahead`, `behind`, `diverged` or `identical`: how head relates to base.
+    pub status: String,
+    /// The unified diff served for the diff media type.
+    pub diff: Vec<u8>,
+    /// When true the diff media type answers GitHub's 406 "too large".
+    pub too_large: bool,
+}
+
+/// A user's access to a repository, as the collaborator permission route reports it.
+#[derive(Debug, Clone)]
+pub(crate) struct Access {
+    /// The legacy base permission: `admin`, `write`, `read` or `none`.
+    pub permission: String,
+    /// The role's name: a base role (`maintain`, `triage` included) or a custom role.
+    pub role_name: String,
+}
+
+/// GitHub's limit on a recursive tree listing; beyond it the answer is `truncated`.
+pub(crate) const TREE_ENTRY_LIMIT: usize = 100_000;
 
 /// An installation access token the fake has minted.
 #[derive(Debug, Clone)]
@@ -96,6 +120,14 @@ pub(crate) struct World {
     pub review_comments: BTreeMap<i64, Vec<FakeReviewComment>>,
     /// Check runs by repository id, in creation order.
     pub check_runs: BTreeMap<i64, Vec<FakeCheckRun>>,
+    /// Comparisons by (repository id, base, head).
+    pub compares: HashMap<(i64, String, String), Comparison>,
+    /// Access by (repository id, lowercased login); logins not listed have `read`.
+    pub access: HashMap<(i64, String), Access>,
+    /// Issue comments by repository id, in creation order.
+    pub issue_comments: BTreeMap<i64, Vec<FakeIssueComment>>,
+    /// Entries a recursive tree listing holds before it is `truncated`.
+    pub tree_entry_limit: usize,
     /// The last id handed out for reviews, comments and check runs (one sequence, like a
     /// database would; ids of different kinds never collide, which catches mix-ups).
     pub last_id: i64,
@@ -121,6 +153,10 @@ impl World {
             reviews: BTreeMap::new(),
             review_comments: BTreeMap::new(),
             check_runs: BTreeMap::new(),
+            compares: HashMap::new(),
+            access: HashMap::new(),
+            issue_comments: BTreeMap::new(),
+            tree_entry_limit: TREE_ENTRY_LIMIT,
             last_id: 900_000,
         }
     }
@@ -132,7 +168,7 @@ impl World {
             .then_some(token.installation_id)
     }
 
-    /// A fresh id for a review, review comment or check run.
+    /// A fresh id for a review, review comment, issue comment or check run.
     pub fn next_id(&mut self) -> i64 {
         self.last_id += 1;
         self.last_id
