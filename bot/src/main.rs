@@ -156,14 +156,15 @@ fn review(args: &ReviewArgs) -> ExitCode {
             .enable_all()
             .build()
             .map(|runtime| {
-                runtime.block_on(bot::review::model_review::run_model(
-                    client,
-                    &repo_name,
-                    &files,
-                    &config.config.analyses,
-                    &frameworks,
-                    &test_files,
-                ))
+                let task = bot::review::model_review::ModelTask {
+                    repo: &repo_name,
+                    analyses: &config.config.analyses,
+                    frameworks: &frameworks,
+                    test_files: &test_files,
+                    installation_id: None,
+                    deployment: config.config.deployment.as_deref(),
+                };
+                runtime.block_on(bot::review::model_review::run_model(client, task, &files))
             });
         match run {
             Ok(run) => {

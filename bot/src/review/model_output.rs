@@ -3,7 +3,7 @@
 //! `additionalProperties: false`); the answer is parsed into typed values and each item
 //! checked, so nothing the model invents reaches a pull request unvalidated.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::finding::Severity;
@@ -52,8 +52,8 @@ pub fn schema(name: &str) -> Option<Value> {
     }
 }
 
-/// A suggested test as the model proposed it.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// A suggested test as the model proposed it. Serializes back to the schema's item shape.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct TestSuggestion {
     /// The changed file it is about.
     pub path: String,
@@ -73,8 +73,8 @@ pub struct TestSuggestion {
     pub confidence: f32,
 }
 
-/// A security finding as the model reported it.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// A security finding as the model reported it. Serializes back to the schema's item shape.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct SecurityFinding {
     /// The file.
     pub path: String,

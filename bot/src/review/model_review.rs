@@ -1,14 +1,16 @@
 //! The model's part of a review: the change split into budgeted chunks, each sent with the
 //! `tests` and/or `security` prompt, answers parsed (one repair retry on invalid output), and
-//! items turned into findings on real lines of the change. Used by `reviewbot review` when a
-//! model is configured; the review job (issue 4) will record each call in the store as well.
+//! items kept with the call that produced them. Used by `reviewbot review` when a model is
+//! configured, and by the review job, which also records every call in the store.
 
 use std::collections::BTreeMap;
 
 use super::budget::{DEFAULT_CHUNK_TOKENS, change_units, plan_chunks};
 use super::context::{ChangedFile, FileContext, parse_context};
 use super::finding::{Finding, FindingKind, Severity};
-use super::model_output::{parse_security_findings, parse_test_suggestions};
+use super::model_output::{
+    SecurityFinding, TestSuggestion, parse_security_findings, parse_test_suggestions,
+};
 use super::prompt::{Prompt, PromptVars, RenderedPrompt, latest};
 use super::test_layout::{Framework, test_location};
 use crate::llm::{Completion, LlmClient};
@@ -112,6 +114,10 @@ pub struct ModelRun {
     pub tokens: (u64, u64),
     /// What went wrong, per chunk (calls that failed, answers that stayed invalid, items refused).
     pub problems: Vec<String>,
+    /// The items of valid answers, tied to the call that produced them.
+    pub items: Vec<ModelItem>,
+    /// Per analysis: chunks sent and chunks answered.
+    outcomes: BTreeMap<String, AnalysisOutcome>,
 }
 
 /// The lines a hunk's unit shows: its enclosing function when short, else the hunk with a
@@ -119,7 +125,8 @@ pub struct ModelRun {
 fn numbered_excerpt(file: &ChangedFile, context: &FileContext, hunk: usize) -> String {
     /// Functions longer than this are shown as the hunk only: the budget is for changed code.
     const MAX_FUNCTION_LINES: u32 = 200;
-    let lines: Vec<&str> = file.source.split('\n').collect();
+    // `lines()`, not `split('\n')`: a final newline does not start another line.
+    let lines: Vec<&str> = file.source.lines().collect();
     let changed = &file.hunks[hunk];
     let (mut start, mut end) = (
         changed.lines.start().saturating_sub(3).max(1),
@@ -142,90 +149,150 @@ fn numbered_excerpt(file: &ChangedFile, context: &FileContext, hunk: usize) -> S
         .join("\n")
 }
 
-fn to_findings_security(
-    raw: &str,
-    files: &BTreeMap<&str, &ChangedFile>,
-) -> Result<(Vec<Finding>, Vec<String>), String> {
-    let answer = parse_security_findings(raw).map_err(|e| e.to_string())?;
-    let mut problems: Vec<String> = answer
-        .refused
-        .iter()
-        .map(|(i, why)| format!("finding {i} refused: {why}"))
-        .collect();
-    let mut findings = Vec::new();
-    for f in answer.items {
-        if !files.contains_key(f.path.as_str()) {
-            problems.push(format!(
-                "finding on {} refused: not a file of this chunk",
-                f.path
-            ));
-            continue;
-        }
-        findings.push(Finding {
-            rule_id: format!("model.{}", f.cwe.to_ascii_lowercase()),
-            kind: FindingKind::Security,
-            title: f.title,
-            message: format!("{} Fix: {}", f.explanation, f.fix),
-            path: f.path,
-            line: f.line,
-            column: None,
-            end_line: None,
-            cwe: Some(f.cwe),
-            severity: f.severity,
-            confidence: f.confidence,
-        });
-    }
-    Ok((findings, problems))
+/// One item a valid answer held, and the call that produced it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelItem {
+    /// Index into [`ModelRun::records`].
+    pub record: usize,
+    /// The item, as the model wrote it (after validation).
+    pub suggestion: ModelSuggestion,
 }
 
-fn to_findings_tests(
+/// A validated item of either schema.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModelSuggestion {
+    /// From the `tests` prompt.
+    Test(TestSuggestion),
+    /// From the `security` prompt.
+    Security(SecurityFinding),
+}
+
+impl ModelSuggestion {
+    /// The changed file it is about.
+    pub fn path(&self) -> &str {
+        match self {
+            ModelSuggestion::Test(s) => &s.path,
+            ModelSuggestion::Security(f) => &f.path,
+        }
+    }
+
+    /// The item as JSON in its schema's shape: what the store keeps as `original`.
+    pub fn to_json(&self) -> String {
+        match self {
+            ModelSuggestion::Test(s) => serde_json::to_string(s),
+            ModelSuggestion::Security(f) => serde_json::to_string(f),
+        }
+        // Plain structs of strings and numbers always serialize.
+        .unwrap_or_default()
+    }
+
+    /// The same item as a report finding (for `reviewbot review` and merging).
+    pub fn to_finding(&self) -> Finding {
+        match self {
+            ModelSuggestion::Security(f) => Finding {
+                rule_id: format!("model.{}", f.cwe.to_ascii_lowercase()),
+                kind: FindingKind::Security,
+                title: f.title.clone(),
+                message: format!("{} Fix: {}", f.explanation, f.fix),
+                path: f.path.clone(),
+                line: f.line,
+                column: None,
+                end_line: None,
+                cwe: Some(f.cwe.clone()),
+                severity: f.severity,
+                confidence: f.confidence,
+            },
+            ModelSuggestion::Test(s) => Finding {
+                rule_id: format!("model.test.{}", s.kind),
+                kind: FindingKind::TestGap,
+                title: s.title.clone(),
+                message: format!(
+                    "{} Suggested test for {}:\n{}",
+                    s.rationale, s.test_path, s.code
+                ),
+                path: s.path.clone(),
+                line: s.line,
+                column: None,
+                end_line: None,
+                cwe: None,
+                severity: Severity::Low,
+                confidence: s.confidence,
+            },
+        }
+    }
+}
+
+/// Reads an answer to `prompt_id`'s schema, keeping only items about files of the chunk.
+fn read_answer(
+    prompt_id: &str,
     raw: &str,
     files: &BTreeMap<&str, &ChangedFile>,
-) -> Result<(Vec<Finding>, Vec<String>), String> {
-    let answer = parse_test_suggestions(raw).map_err(|e| e.to_string())?;
-    let mut problems: Vec<String> = answer
-        .refused
-        .iter()
-        .map(|(i, why)| format!("suggestion {i} refused: {why}"))
-        .collect();
-    let mut findings = Vec::new();
-    for s in answer.items {
-        if !files.contains_key(s.path.as_str()) {
-            problems.push(format!(
-                "suggestion on {} refused: not a file of this chunk",
-                s.path
-            ));
-            continue;
+) -> Result<(Vec<ModelSuggestion>, Vec<String>), String> {
+    let (items, refused, noun) = match prompt_id {
+        "security" => {
+            let answer = parse_security_findings(raw).map_err(|e| e.to_string())?;
+            let items = answer.items.into_iter().map(ModelSuggestion::Security);
+            (items.collect::<Vec<_>>(), answer.refused, "finding")
         }
-        findings.push(Finding {
-            rule_id: format!("model.test.{}", s.kind),
-            kind: FindingKind::TestGap,
-            title: s.title,
-            message: format!(
-                "{} Suggested test for {}:\n{}",
-                s.rationale, s.test_path, s.code
-            ),
-            path: s.path,
-            line: s.line,
-            column: None,
-            end_line: None,
-            cwe: None,
-            severity: Severity::Low,
-            confidence: s.confidence,
-        });
+        _ => {
+            let answer = parse_test_suggestions(raw).map_err(|e| e.to_string())?;
+            let items = answer.items.into_iter().map(ModelSuggestion::Test);
+            (items.collect::<Vec<_>>(), answer.refused, "suggestion")
+        }
+    };
+    let mut problems: Vec<String> = refused
+        .iter()
+        .map(|(i, why)| format!("{noun} {i} refused: {why}"))
+        .collect();
+    let mut kept = Vec::new();
+    for item in items {
+        if files.contains_key(item.path()) {
+            kept.push(item);
+        } else {
+            problems.push(format!(
+                "{noun} on {} refused: not a file of this chunk",
+                item.path()
+            ));
+        }
     }
-    Ok((findings, problems))
+    Ok((kept, problems))
+}
+
+/// What the model is asked to review, and as whom.
+#[derive(Debug, Clone, Copy)]
+pub struct ModelTask<'a> {
+    /// `owner/name` (or the local directory's name).
+    pub repo: &'a str,
+    /// Which prompts run.
+    pub analyses: &'a Analyses,
+    /// Test frameworks found in the repository.
+    pub frameworks: &'a [(super::languages::Language, Framework)],
+    /// The repository's test files.
+    pub test_files: &'a [&'a str],
+    /// The installation whose concurrency limit the calls share (none for local reviews).
+    pub installation_id: Option<i64>,
+    /// A deployment named by the repository's config instead of the configured one.
+    pub deployment: Option<&'a str>,
+}
+
+/// How one analysis fared over the chunks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AnalysisOutcome {
+    /// Chunks sent.
+    pub chunks: usize,
+    /// Chunks whose answer (or repaired answer) was usable.
+    pub answered: usize,
+}
+
+impl AnalysisOutcome {
+    /// True when chunks were sent and none got a usable answer: the analysis did not happen.
+    pub fn failed(&self) -> bool {
+        self.chunks > 0 && self.answered == 0
+    }
 }
 
 /// Runs the enabled analyses over `files` with the model.
-pub async fn run_model(
-    client: &LlmClient,
-    repo: &str,
-    files: &[ChangedFile],
-    analyses: &Analyses,
-    frameworks: &[(super::languages::Language, Framework)],
-    test_files: &[&str],
-) -> ModelRun {
+pub async fn run_model(client: &LlmClient, task: ModelTask<'_>, files: &[ChangedFile]) -> ModelRun {
     let mut run = ModelRun::default();
     let contexts: Vec<FileContext> = files.iter().filter_map(|f| parse_context(f).ok()).collect();
     if contexts.len() != files.len() {
@@ -246,11 +313,14 @@ pub async fn run_model(
         .enumerate()
         .map(|(i, f)| (f.path.as_str(), i))
         .collect();
-    let prompts: Vec<Prompt> = [(analyses.tests, "tests"), (analyses.security, "security")]
-        .into_iter()
-        .filter(|(on, _)| *on)
-        .filter_map(|(_, id)| latest(id).ok())
-        .collect();
+    let prompts: Vec<Prompt> = [
+        (task.analyses.tests, "tests"),
+        (task.analyses.security, "security"),
+    ]
+    .into_iter()
+    .filter(|(on, _)| *on)
+    .filter_map(|(_, id)| latest(id).ok())
+    .collect();
     for chunk in &plan.chunks {
         let mut sections = Vec::new();
         let mut chunk_files: BTreeMap<&str, &ChangedFile> = BTreeMap::new();
@@ -269,7 +339,7 @@ pub async fn run_model(
         let first = chunk_files.values().next().copied();
         let language = first.and_then(|f| f.language);
         let framework = language.map(|l| {
-            frameworks
+            task.frameworks
                 .iter()
                 .find(|(fl, _)| *fl == l)
                 .map(|(_, fw)| *fw)
@@ -277,12 +347,12 @@ pub async fn run_model(
         });
         let hint = match (first, language) {
             (Some(file), Some(language)) => {
-                test_location(&file.path, "", language, framework, test_files).path
+                test_location(&file.path, "", language, framework, task.test_files).path
             }
             _ => "next to the changed code".into(),
         };
         let vars = PromptVars {
-            repo: repo.into(),
+            repo: task.repo.into(),
             language: language.map(|l| l.name()).unwrap_or("text").into(),
             framework: framework
                 .map(|f| f.as_str())
@@ -298,9 +368,18 @@ pub async fn run_model(
                     .push(format!("prompt {} could not be rendered", prompt.id));
                 continue;
             };
-            match ask(client, prompt, &rendered, &chunk_files, &mut run).await {
-                Ok((findings, problems)) => {
-                    run.findings.extend(findings);
+            run.outcome_mut(&prompt.id).chunks += 1;
+            match ask(client, &task, prompt, &rendered, &chunk_files, &mut run).await {
+                Ok((items, problems)) => {
+                    run.outcome_mut(&prompt.id).answered += 1;
+                    let record = run.records.len() - 1;
+                    run.findings
+                        .extend(items.iter().map(ModelSuggestion::to_finding));
+                    run.items.extend(
+                        items
+                            .into_iter()
+                            .map(|suggestion| ModelItem { record, suggestion }),
+                    );
                     run.problems.extend(problems);
                 }
                 Err(why) => run
@@ -312,23 +391,31 @@ pub async fn run_model(
     run
 }
 
+impl ModelRun {
+    fn outcome_mut(&mut self, analysis: &str) -> &mut AnalysisOutcome {
+        self.outcomes.entry(analysis.to_owned()).or_default()
+    }
+
+    /// How `analysis` (`tests` or `security`) fared; zero chunks when it did not run.
+    pub fn outcome(&self, analysis: &str) -> AnalysisOutcome {
+        self.outcomes.get(analysis).copied().unwrap_or_default()
+    }
+}
+
 /// One call, and one repair retry if the answer cannot be used. Every call is recorded.
 async fn ask(
     client: &LlmClient,
+    task: &ModelTask<'_>,
     prompt: &Prompt,
     rendered: &RenderedPrompt,
     files: &BTreeMap<&str, &ChangedFile>,
     run: &mut ModelRun,
-) -> Result<(Vec<Finding>, Vec<String>), String> {
-    let read = |raw: &str| match prompt.id.as_str() {
-        "security" => to_findings_security(raw, files),
-        _ => to_findings_tests(raw, files),
-    };
+) -> Result<(Vec<ModelSuggestion>, Vec<String>), String> {
     let mut request = rendered.clone();
     let mut last_problem = String::new();
     for attempt in 1..=2 {
-        let answer = call(client, prompt, &request, attempt, run).await?;
-        match read(&answer) {
+        let answer = call(client, task, prompt, &request, attempt, run).await?;
+        match read_answer(&prompt.id, &answer, files) {
             Ok(result) => return Ok(result),
             Err(why) => {
                 if let Some(record) = run.records.last_mut() {
@@ -349,12 +436,20 @@ async fn ask(
 /// Makes a call, records it, and returns the answer text (empty when the model gave none).
 async fn call(
     client: &LlmClient,
+    task: &ModelTask<'_>,
     prompt: &Prompt,
     request: &RenderedPrompt,
     attempt: i32,
     run: &mut ModelRun,
 ) -> Result<String, String> {
-    let result = client.complete(prompt, request, None).await;
+    let result = match task.installation_id {
+        Some(installation) => {
+            client
+                .complete_for(installation, prompt, request, task.deployment)
+                .await
+        }
+        None => client.complete(prompt, request, task.deployment).await,
+    };
     let mut record = CallRecord {
         prompt_id: prompt.id.clone(),
         prompt_version: prompt.version.clone(),
@@ -481,10 +576,17 @@ mod tests {
              "title": "t", "explanation": "e", "fix": "f"},
             {"path": "other.py", "line": 1, "cwe": "CWE-78", "severity": "high", "confidence": 0.9,
              "title": "t", "explanation": "e", "fix": "f"}]}"#;
-        let (findings, problems) = to_findings_security(raw, &files).unwrap();
-        assert_eq!(findings.len(), 1);
-        assert_eq!(findings[0].rule_id, "model.cwe-78");
+        let (items, problems) = read_answer("security", raw, &files).unwrap();
+        assert_eq!(items.len(), 1);
+        assert_eq!(items[0].to_finding().rule_id, "model.cwe-78");
+        let original: serde_json::Value = serde_json::from_str(&items[0].to_json()).unwrap();
+        assert_eq!(
+            original,
+            serde_json::json!({"path": "app.py", "line": 6, "cwe": "CWE-78", "severity": "high",
+                "confidence": 0.9, "title": "t", "explanation": "e", "fix": "f"}),
+            "the stored original is the item in its schema's shape"
+        );
         assert!(problems[0].contains("other.py"), "{problems:?}");
-        assert!(to_findings_tests("nonsense", &files).is_err());
+        assert!(read_answer("tests", "nonsense", &files).is_err());
     }
 }

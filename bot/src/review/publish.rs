@@ -28,19 +28,26 @@ pub struct Candidate {
     pub confidence: f32,
     /// One line.
     pub title: String,
+    /// What tells this candidate apart from others of its category in the file, when the
+    /// title does not: built-in rules give every hit the same title, so they pass the
+    /// flagged line's text (see `ReportedFinding::fingerprint`).
+    pub identity: Option<String>,
 }
 
 impl Candidate {
-    /// Identity across pushes and re-reviews: category, file and the title's words, not the
-    /// line number (which moves when code above it changes).
+    /// Identity across pushes and re-reviews: category, file and the title's words (or the
+    /// explicit identity), not the line number (which moves when code above it changes).
     pub fn fingerprint(&self) -> String {
         let mut hash = Sha256::new();
-        let title = self
-            .title
-            .to_lowercase()
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
+        let title = match &self.identity {
+            Some(identity) => identity.clone(),
+            None => self
+                .title
+                .to_lowercase()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
+        };
         for part in [self.category.as_str(), self.path.as_str(), title.as_str()] {
             hash.update(part.as_bytes());
             hash.update([0]);
@@ -147,6 +154,7 @@ index 1111111..2222222 100644
             severity,
             confidence,
             title: title.into(),
+            identity: None,
         }
     }
 
@@ -214,5 +222,18 @@ index 1111111..2222222 100644
         };
         assert_ne!(a.fingerprint(), elsewhere.fingerprint());
         assert_ne!(a.fingerprint(), other_kind.fingerprint());
+        let first_hit = Candidate {
+            identity: Some("rule:app.py:os.system(a)".into()),
+            ..a.clone()
+        };
+        let second_hit = Candidate {
+            identity: Some("rule:app.py:os.system(b)".into()),
+            ..a.clone()
+        };
+        assert_ne!(
+            first_hit.fingerprint(),
+            second_hit.fingerprint(),
+            "two hits of one rule in a file are two suggestions"
+        );
     }
 }

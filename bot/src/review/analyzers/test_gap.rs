@@ -222,7 +222,8 @@ fn finding(
         path: file.path.clone(),
         line,
         column: None,
-        end_line: None,
+        // The whole function: a suggested test for any line of it covers this gap.
+        end_line: Some(*symbol.lines().end()).filter(|end| *end > line),
         cwe: None,
         severity: Severity::Low,
         confidence: CONFIDENCE,
