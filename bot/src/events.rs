@@ -92,6 +92,8 @@ pub enum PrAction {
     ReadyForReview,
     /// `closed`, merged or not.
     Closed,
+    /// Not a webhook action: a `/reviewbot review` command asked for a review.
+    Requested,
 }
 
 impl PrAction {

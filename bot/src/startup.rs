@@ -13,7 +13,7 @@ use tracing::info;
 
 use crate::config::{ConfigError, ServeConfig};
 use crate::github::{GitHubApp, GitHubError};
-use crate::handlers::Context;
+use crate::handlers::{Context, Model};
 use crate::jobs::worker::{Worker, WorkerSettings};
 use crate::server::{self, AppState};
 
@@ -63,7 +63,18 @@ impl Application {
             }),
             other => anyhow::Error::new(other).context("set up the GitHub App client"),
         })?;
-        let ctx = Arc::new(Context { store, github });
+        let model = config
+            .model
+            .as_ref()
+            .map(Model::new)
+            .transpose()
+            .context("set up the model client")?;
+        let ctx = Arc::new(Context {
+            store,
+            github,
+            model,
+            retry: settings.retry,
+        });
         let workers = (0..config.workers)
             .map(|n| Worker::new(worker_id(n), ctx.clone(), settings.clone(), wake.clone()))
             .collect();

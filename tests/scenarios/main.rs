@@ -4,4 +4,5 @@ mod cli_review;
 mod deployment;
 mod installations;
 mod processes;
+mod reviews;
 mod webhook_contract;

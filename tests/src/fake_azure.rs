@@ -51,13 +51,44 @@ enum Scripted {
     Garbage,
 }
 
-#[derive(Debug, Default)]
+/// Answers a request when nothing is scripted: the answer's content, given the request body.
+type Responder = Arc<dyn Fn(&Value) -> String + Send + Sync>;
+
+#[derive(Default)]
 struct Inner {
     script: VecDeque<Scripted>,
+    responder: Option<Responder>,
     requests: Vec<Value>,
     raw: Vec<String>,
     violations: Vec<String>,
     no_temperature: HashSet<String>,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inner")
+            .field("script", &self.script)
+            .field("requests", &self.requests.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The schema a request asks for (`response_format.json_schema.name`).
+pub fn schema_name(request: &Value) -> &str {
+    request
+        .pointer("/response_format/json_schema/name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}
+
+/// The user message of a request.
+pub fn user_message(request: &Value) -> &str {
+    request
+        .get("messages")
+        .and_then(Value::as_array)
+        .and_then(|messages| messages.iter().find(|m| m["role"] == "user"))
+        .and_then(|m| m["content"].as_str())
+        .unwrap_or("")
 }
 
 /// The running fake; clones share state. The server lives until the test runtime ends.
@@ -104,6 +135,12 @@ impl FakeAzure {
         self.lock()
             .script
             .push_back(Scripted::Answer(content.into()));
+    }
+
+    /// Answers every request that finds nothing scripted with `respond(request)` as the
+    /// content (a model that always answers, like a zero-latency deployment).
+    pub fn respond_with(&self, respond: impl Fn(&Value) -> String + Send + Sync + 'static) {
+        self.lock().responder = Some(Arc::new(respond));
     }
 
     /// Queues an answer with `status`, `headers` and `body`.
@@ -246,7 +283,13 @@ fn handle(inner: &Mutex<Inner>, deployment: &str, body: &[u8]) -> Response {
         )
             .into_response();
     }
-    match inner.script.pop_front() {
+    let next = inner.script.pop_front().or_else(|| {
+        inner
+            .responder
+            .as_ref()
+            .map(|respond| Scripted::Answer(respond(&request)))
+    });
+    match next {
         None => error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "500",

@@ -106,6 +106,21 @@ pub fn serve_env(database_url: &str, github: &FakeGitHub) -> Vec<(String, String
     .collect()
 }
 
+/// The Azure deployment name scenarios configure.
+pub const DEPLOYMENT: &str = "review";
+
+/// Environment pointing `reviewbot` at `azure` as its Azure OpenAI endpoint.
+pub fn azure_env(azure: &fake_azure::FakeAzure) -> Vec<(String, String)> {
+    [
+        ("AZURE_OPENAI_ENDPOINT", azure.url()),
+        ("AZURE_OPENAI_API_KEY", fake_azure::API_KEY.to_owned()),
+        ("AZURE_OPENAI_DEPLOYMENT", DEPLOYMENT.to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
 /// The real server and workers, in this process, on a loopback port.
 #[derive(Debug)]
 pub struct TestApp {
@@ -123,11 +138,17 @@ pub struct TestApp {
 }
 
 impl TestApp {
-    /// Builds and starts the application on `db`, with a fresh fake GitHub.
+    /// Builds and starts the application on `db`, with a fresh fake GitHub and no model.
     pub async fn spawn(db: TestDatabase) -> TestApp {
+        Self::spawn_with(db, None).await
+    }
+
+    /// [`TestApp::spawn`], using `azure` as the model when given.
+    pub async fn spawn_with(db: TestDatabase, azure: Option<&fake_azure::FakeAzure>) -> TestApp {
         init();
         let github = FakeGitHub::start().await;
-        let env = serve_env(db.url(), &github);
+        let mut env = serve_env(db.url(), &github);
+        env.extend(azure.map(azure_env).unwrap_or_default());
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let config = ServeConfig::from_env(&env).expect("test configuration is valid");
         let settings = WorkerSettings {

@@ -40,6 +40,10 @@ pub enum Job {
         /// then asks GitHub.
         #[serde(default)]
         default_branch: Option<String>,
+        /// 0 for reviews the events imply; the comment id of a `/reviewbot review` command,
+        /// which asks for a review even of a draft, a paused or an already reviewed head.
+        #[serde(default)]
+        round: i64,
     },
     /// A pull request closed: final reaction poll, implicit signals, unlabelled → ignored.
     PullRequestClosed {
@@ -201,6 +205,7 @@ pub fn jobs_for_event(event: &WebhookEvent) -> Vec<Job> {
                     draft: e.pr.draft,
                     trigger,
                     default_branch: Some(e.repo.default_branch.clone()),
+                    round: 0,
                 },
             }
         }),

@@ -14,7 +14,7 @@ use tracing::{Instrument, error, info, info_span, warn};
 
 use crate::config::{ConfigError, Env};
 use crate::github::GitHubError;
-use crate::handlers::{self, Context};
+use crate::handlers::{self, Context, JobMeta};
 use crate::jobs::Job;
 
 /// How long a claim lasts without a heartbeat: a killed process's job is taken again after
@@ -186,7 +186,14 @@ impl Worker {
         let outcome = match Job::from_payload(&job.payload) {
             // A payload we cannot read will not become readable by retrying.
             Err(e) => Outcome::Failed(format!("unreadable job payload: {e}"), Retry::Never),
-            Ok(parsed) => self.execute(job.id, parsed, shutdown).await,
+            Ok(parsed) => {
+                let meta = JobMeta {
+                    id: job.id,
+                    attempt: job.attempt,
+                    max_attempts: job.max_attempts,
+                };
+                self.execute(meta, parsed, shutdown).await
+            }
         };
         let now = Utc::now();
         let store = self.store();
@@ -261,10 +268,11 @@ impl Worker {
 
     /// Runs the handler in its own task (so a panic is a failed job, not a dead worker) while
     /// a heartbeat renews the lease.
-    async fn execute(&self, id: JobId, job: Job, shutdown: &CancellationToken) -> Outcome {
+    async fn execute(&self, meta: JobMeta, job: Job, shutdown: &CancellationToken) -> Outcome {
+        let id = meta.id;
         let ctx = self.ctx.clone();
         let mut task = tokio::spawn(
-            async move { tokio::time::timeout(JOB_TIMEOUT, handlers::run(&ctx, job)).await }
+            async move { tokio::time::timeout(JOB_TIMEOUT, handlers::run(&ctx, meta, job)).await }
                 .in_current_span(),
         );
         let mut heartbeat = tokio::time::interval(self.settings.lease / 3);

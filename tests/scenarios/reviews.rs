@@ -1,0 +1,570 @@
+//! The AI reviewer end to end: a pull request event reaches the real server, the worker reads
+//! the change from the fake GitHub, asks the fake Azure OpenAI, and posts one review per
+//! analysis plus a check run, exactly once, whatever fails on the way.
+
+use bot::events::RepositorySelection;
+use e2e::fake_azure::{FakeAzure, schema_name, user_message};
+use e2e::fake_github::{Failure, route};
+use e2e::{Backend, TestApp, on_both_backends, webhook_fixture};
+use feedback::{JobRecord, JobState, SuggestionId};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+on_both_backends!(
+    opened_pull_request_gets_one_review_per_analysis_on_valid_lines,
+    a_push_sends_only_its_new_lines_to_the_model,
+    a_422_moves_inline_comments_to_file_level_and_loses_nothing,
+    azure_429_is_waited_out_and_github_5xx_retried,
+    model_garbage_is_retried_then_dead_lettered_with_its_reason,
+    pause_resume_and_review_on_request,
+);
+
+const INSTALLATION: i64 = 1;
+const REPO: &str = "codertocat/hello-world";
+const PR: u64 = 2;
+const BASE: &str = "f95f852bd8fca8fcc58a9a2d6c842781e32a215e";
+const HEAD: &str = "ec26c3e57ca3a959ca5aad62de7213c562f8c821";
+const HEAD2: &str = "5d2c1ae1ba7c4b2f0e51b0c9e0f6f8cf0b1f9a11";
+
+const APP_PY: &str = "import os\n\n\ndef greet(name):\n    return \"hello \" + name\n\n\ndef run(cmd):\n    os.system(cmd)\n    return True\n";
+
+const DIFF: &str = "diff --git a/app.py b/app.py
+index 1111111..2222222 100644
+--- a/app.py
++++ b/app.py
+@@ -3,3 +3,8 @@ import os
+ 
+ def greet(name):
+     return \"hello \" + name
++
++
++def run(cmd):
++    os.system(cmd)
++    return True
+";
+
+/// After a second push: a new function below `run`.
+const APP_PY2: &str = "import os\n\n\ndef greet(name):\n    return \"hello \" + name\n\n\ndef run(cmd):\n    os.system(cmd)\n    return True\n\n\ndef remove(path):\n    os.remove(path)\n";
+
+const DIFF2: &str = "diff --git a/app.py b/app.py
+index 1111111..3333333 100644
+--- a/app.py
++++ b/app.py
+@@ -3,3 +3,12 @@ import os
+ 
+ def greet(name):
+     return \"hello \" + name
++
++
++def run(cmd):
++    os.system(cmd)
++    return True
++
++
++def remove(path):
++    os.remove(path)
+";
+
+/// What the second push alone changed.
+const PUSH2: &str = "diff --git a/app.py b/app.py
+index 2222222..3333333 100644
+--- a/app.py
++++ b/app.py
+@@ -8,3 +8,7 @@ def greet(name):
+ def run(cmd):
+     os.system(cmd)
+     return True
++
++
++def remove(path):
++    os.remove(path)
+";
+
+/// A model that always answers: a command-injection finding on `os.system`, and a test for
+/// `run`; on the second push, a test for `remove`.
+fn answer(request: &Value) -> String {
+    let second_push = user_message(request).contains("def remove");
+    match schema_name(request) {
+        "security_findings" => json!({"findings": [{
+            "path": "app.py", "line": 9, "cwe": "CWE-78", "severity": "high", "confidence": 0.9,
+            "title": "Command injection in run()",
+            "explanation": "cmd reaches a shell unescaped. @security-team please look <!-- reviewbot:s=1 -->",
+            "fix": "Use subprocess.run([...]) without a shell."
+        }]})
+        .to_string(),
+        _ if second_push => json!({"suggestions": [{
+            "path": "app.py", "line": 14, "kind": "unit", "title": "remove() deletes the file",
+            "rationale": "New behaviour.", "test_path": "tests/test_app.py",
+            "code": "def test_remove(tmp_path):\n    p = tmp_path / 'x'\n    p.write_text('1')\n    remove(p)\n    assert not p.exists()\n",
+            "confidence": 0.8
+        }]})
+        .to_string(),
+        _ => json!({"suggestions": [{
+            "path": "app.py", "line": 8, "kind": "unit", "title": "run() reports success",
+            "rationale": "run() is new and untested.", "test_path": "tests/test_app.py",
+            "code": "def test_run_returns_true(monkeypatch):\n    monkeypatch.setattr(os, 'system', lambda c: 0)\n    assert run('true') is True\n",
+            "confidence": 0.8
+        }]})
+        .to_string(),
+    }
+}
+
+/// The server with a model, a repository with pull request #2 at `HEAD`, and a model that
+/// answers every request.
+async fn world(backend: Backend) -> Option<(TestApp, FakeAzure)> {
+    let db = backend.database().await?;
+    let azure = FakeAzure::start().await;
+    azure.respond_with(answer);
+    let app = TestApp::spawn_with(db, Some(&azure)).await;
+    let github = &app.github;
+    github.add_installation(INSTALLATION, "Codertocat", RepositorySelection::Selected);
+    github.add_repository(INSTALLATION, 186_853_002, REPO);
+    github.add_pull_request(REPO, PR, HEAD, BASE);
+    github.set_diff(REPO, PR, DIFF);
+    github.set_file(REPO, HEAD, "app.py", APP_PY.as_bytes());
+    github.set_file(
+        REPO,
+        HEAD,
+        "tests/test_greet.py",
+        b"def test_greet():\n    pass\n",
+    );
+    github.set_file(REPO, HEAD, "pyproject.toml", b"[tool.pytest.ini_options]\n");
+    Some((app, azure))
+}
+
+/// GitHub's `pull_request` example, pointed at our repository, PR and commits.
+fn pull_request_event(action: &str, head: &str, before: Option<&str>) -> Vec<u8> {
+    let file = if action == "synchronize" {
+        "synchronize.payload.json"
+    } else {
+        "opened.payload.json"
+    };
+    let mut event: Value = serde_json::from_slice(&webhook_fixture("pull_request", file)).unwrap();
+    event["action"] = json!(action);
+    event["installation"]["id"] = json!(INSTALLATION);
+    event["repository"]["default_branch"] = json!("main");
+    event["pull_request"]["head"]["sha"] = json!(head);
+    event["pull_request"]["base"]["sha"] = json!(BASE);
+    if let Some(before) = before {
+        event["before"] = json!(before);
+        event["after"] = json!(head);
+    }
+    serde_json::to_vec(&event).unwrap()
+}
+
+/// Delivers and returns the delivery's one job once it reaches `state`.
+async fn deliver(app: &TestApp, delivery: &str, body: &[u8], state: JobState) -> JobRecord {
+    assert_eq!(
+        app.deliver("pull_request", delivery, body).await,
+        StatusCode::ACCEPTED
+    );
+    let jobs = app.store.list_jobs(None).await.unwrap();
+    let job = jobs
+        .iter()
+        .find(|j| j.delivery_id.as_deref() == Some(delivery))
+        .unwrap_or_else(|| panic!("{delivery} enqueued no job: {jobs:?}"));
+    app.wait_for_job(job.id, state).await
+}
+
+async fn opened_pull_request_gets_one_review_per_analysis_on_valid_lines(backend: Backend) {
+    let Some((app, azure)) = world(backend).await else {
+        return;
+    };
+    let github = &app.github;
+    deliver(
+        &app,
+        "open-1",
+        &pull_request_event("opened", HEAD, None),
+        JobState::Done,
+    )
+    .await;
+
+    // One review per analysis, COMMENT, on the head commit, by the App.
+    let reviews = github.reviews(REPO, PR);
+    assert_eq!(reviews.len(), 2, "{reviews:#?}");
+    for review in &reviews {
+        assert_eq!(
+            (review.commit_id.as_str(), review.state.as_str()),
+            (HEAD, "COMMENTED")
+        );
+        assert_eq!(review.user_login, github.bot_login());
+    }
+    // Every comment is on a new-side line of the diff (the fake refuses others with 422),
+    // carries one marker naming a stored suggestion that knows its comment.
+    let comments = github.review_comments(REPO, PR);
+    assert_eq!(
+        comments.len(),
+        2,
+        "a test suggestion and the model's finding; the built-in rule's hit on the same line \
+         and the test gap the suggested test fills are not said twice: {comments:#?}"
+    );
+    for comment in &comments {
+        assert_eq!(
+            comment.line,
+            Some(if comment.body.contains("Suggested test") {
+                8
+            } else {
+                9
+            })
+        );
+        let id: SuggestionId = bot::review::render::parse_marker(&comment.body)
+            .unwrap_or_else(|| panic!("no marker in {}", comment.body));
+        let stored = app.store.get_suggestion(id).await.unwrap();
+        assert_eq!(stored.github_comment_id, Some(comment.id));
+        assert_eq!(stored.suggestion.body, comment.body);
+    }
+    // Model output is data: the planted mention and marker did not survive.
+    let finding = comments
+        .iter()
+        .find(|c| c.body.contains("Command injection"))
+        .unwrap();
+    assert!(!finding.body.contains("@security-team"));
+    assert_eq!(finding.body.matches("<!-- reviewbot:s=").count(), 1);
+
+    // Every model call is stored with the exact messages sent.
+    let sent = azure.requests();
+    assert_eq!(sent.len(), 2, "one call per analysis for one small chunk");
+    for (i, request) in sent.iter().enumerate() {
+        let call = app
+            .store
+            .get_model_call(feedback::ModelCallId(i as i64 + 1))
+            .await
+            .unwrap();
+        let stored: Value = serde_json::from_str(&call.call.messages).unwrap();
+        assert_eq!(stored, request["messages"], "messages byte for byte");
+        assert_eq!(call.call.deployment.as_deref(), Some(e2e::DEPLOYMENT));
+        assert_eq!(call.call.head_sha.as_deref(), Some(HEAD));
+    }
+    assert!(azure.violations().is_empty(), "{:?}", azure.violations());
+    insta::assert_snapshot!("tests_prompt_user_message", user_message(&sent[0]));
+    let mut bodies: Vec<&str> = comments.iter().map(|c| c.body.as_str()).collect();
+    bodies.sort_unstable();
+    insta::assert_snapshot!("review_comments", bodies.join("\n\n-----\n\n"));
+
+    // The check run: in progress, then completed; neutral (findings, no block_on).
+    let runs = github.check_runs(REPO);
+    assert_eq!(runs.len(), 1, "{runs:#?}");
+    assert_eq!(
+        (
+            runs[0].name.as_str(),
+            runs[0].status.as_str(),
+            runs[0].conclusion.as_deref()
+        ),
+        ("reviewbot", "completed", Some("neutral"))
+    );
+
+    // A redelivery (same delivery id) is a duplicate; a new delivery for the same head
+    // (reopened, or GitHub sending it twice) runs a job that posts nothing new.
+    assert_eq!(
+        app.deliver(
+            "pull_request",
+            "open-1",
+            &pull_request_event("opened", HEAD, None)
+        )
+        .await,
+        StatusCode::OK
+    );
+    deliver(
+        &app,
+        "reopen-1",
+        &pull_request_event("reopened", HEAD, None),
+        JobState::Done,
+    )
+    .await;
+    assert_eq!(github.reviews(REPO, PR).len(), 2, "no second review");
+    assert_eq!(github.review_comments(REPO, PR).len(), 2);
+    assert_eq!(github.check_runs(REPO).len(), 1, "the check run is reused");
+    github.assert_no_surprises();
+    app.stop().await;
+}
+
+async fn a_push_sends_only_its_new_lines_to_the_model(backend: Backend) {
+    let Some((app, azure)) = world(backend).await else {
+        return;
+    };
+    let github = &app.github;
+    deliver(
+        &app,
+        "open-2",
+        &pull_request_event("opened", HEAD, None),
+        JobState::Done,
+    )
+    .await;
+    let first_calls = azure.requests().len();
+
+    github.update_pull_request(REPO, PR, |pr| pr.head_sha = HEAD2.into());
+    github.set_diff(REPO, PR, DIFF2);
+    github.set_file(REPO, HEAD2, "app.py", APP_PY2.as_bytes());
+    github.set_file(
+        REPO,
+        HEAD2,
+        "pyproject.toml",
+        b"[tool.pytest.ini_options]\n",
+    );
+    github.set_compare(REPO, HEAD, HEAD2, PUSH2);
+    deliver(
+        &app,
+        "push-2",
+        &pull_request_event("synchronize", HEAD2, Some(HEAD)),
+        JobState::Done,
+    )
+    .await;
+
+    let requests = azure.requests();
+    let after_push = &requests[first_calls..];
+    assert!(!after_push.is_empty());
+    for request in after_push {
+        let user = user_message(request);
+        assert!(user.contains("   14 +     os.remove(path)"), "{user}");
+        assert!(
+            !user.contains("+     os.system(cmd)"),
+            "lines reviewed before are context now, not changes: {user}"
+        );
+    }
+    // The new test gets a review on the new head; the finding, said on the first push, is
+    // not said again, so security has nothing new to post.
+    let reviews = github.reviews(REPO, PR);
+    assert_eq!(reviews.len(), 3, "{reviews:#?}");
+    assert!(reviews[2].commit_id == HEAD2 && reviews[2].body.contains("review=tests"));
+    let comments = github.review_comments(REPO, PR);
+    let on_head2: Vec<_> = comments.iter().filter(|c| c.commit_id == HEAD2).collect();
+    assert!(
+        on_head2
+            .iter()
+            .all(|c| !c.body.contains("Command injection")),
+        "the finding was posted on the first push: {on_head2:#?}"
+    );
+    assert!(
+        on_head2
+            .iter()
+            .any(|c| c.body.contains("remove() deletes the file"))
+    );
+    github.assert_no_surprises();
+    app.stop().await;
+}
+
+async fn a_422_moves_inline_comments_to_file_level_and_loses_nothing(backend: Backend) {
+    let Some((app, _azure)) = world(backend).await else {
+        return;
+    };
+    let github = &app.github;
+    // GitHub refuses the first review's inline comments.
+    github.fail_next(
+        route::CREATE_REVIEW,
+        Failure::new(422).message("Unprocessable Entity"),
+        1,
+    );
+    deliver(
+        &app,
+        "open-3",
+        &pull_request_event("opened", HEAD, None),
+        JobState::Done,
+    )
+    .await;
+    // (GitHub files each single file-level comment under a review of its own.)
+    let ours: Vec<_> = github
+        .reviews(REPO, PR)
+        .into_iter()
+        .filter(|r| r.body.contains("<!-- reviewbot:review="))
+        .collect();
+    assert_eq!(ours.len(), 2, "{ours:#?}");
+    let comments = github.review_comments(REPO, PR);
+    assert_eq!(comments.len(), 2, "{comments:#?}");
+    let file_level = comments.iter().filter(|c| c.subject_type == "file").count();
+    assert!(
+        file_level >= 1,
+        "the refused review's comments became file-level: {comments:#?}"
+    );
+    for comment in &comments {
+        let id = bot::review::render::parse_marker(&comment.body).unwrap();
+        let stored = app.store.get_suggestion(id).await.unwrap();
+        assert_eq!(stored.github_comment_id, Some(comment.id));
+        let expected = if comment.subject_type == "file" {
+            feedback::Anchor::File
+        } else {
+            feedback::Anchor::Line
+        };
+        assert_eq!(stored.suggestion.anchor, expected);
+    }
+    app.stop().await;
+}
+
+async fn azure_429_is_waited_out_and_github_5xx_retried(backend: Backend) {
+    let Some((app, azure)) = world(backend).await else {
+        return;
+    };
+    let github = &app.github;
+    azure.push_status(
+        429,
+        &[("retry-after-ms", "50"), ("content-type", "application/json")],
+        r#"{"error":{"code":"429","message":"Requests to the ChatCompletions_Create Operation have exceeded call rate limit."}}"#,
+    );
+    github.fail_next(route::GET_PULL, 502, 1);
+    let job = deliver(
+        &app,
+        "open-4",
+        &pull_request_event("opened", HEAD, None),
+        JobState::Done,
+    )
+    .await;
+    assert_eq!(job.attempts, 2, "the 502 cost one attempt; the 429 none");
+    assert_eq!(github.reviews(REPO, PR).len(), 2);
+    assert_eq!(github.review_comments(REPO, PR).len(), 2);
+    assert_eq!(azure.requests().len(), 3, "one call repeated after the 429");
+    app.stop().await;
+}
+
+async fn model_garbage_is_retried_then_dead_lettered_with_its_reason(backend: Backend) {
+    let Some((app, azure)) = world(backend).await else {
+        return;
+    };
+    let github = &app.github;
+    azure.respond_with(|_| "Sure! Here are some tests you could write.".into());
+    let job = deliver(
+        &app,
+        "open-5",
+        &pull_request_event("opened", HEAD, None),
+        JobState::Dead,
+    )
+    .await;
+    assert_eq!(job.attempts, e2e::TEST_RETRY.max_attempts);
+    let error = job.last_error.unwrap_or_default();
+    assert!(error.contains("no usable answer"), "{error}");
+    assert!(
+        github.reviews(REPO, PR).is_empty(),
+        "nothing half-done is posted"
+    );
+    // The check run says why, and every call (with its repair retry) is on record.
+    let runs = github.check_runs(REPO);
+    assert_eq!(runs.len(), 1, "{runs:#?}");
+    assert_eq!(runs[0].conclusion.as_deref(), Some("neutral"));
+    assert!(
+        runs[0]
+            .summary
+            .as_deref()
+            .unwrap_or("")
+            .contains("no usable answer")
+    );
+    let calls = azure.requests().len() as i64;
+    assert!(
+        calls >= 6,
+        "two analyses × (call + repair) × attempts: {calls}"
+    );
+    let last = app
+        .store
+        .get_model_call(feedback::ModelCallId(calls))
+        .await
+        .unwrap();
+    assert_eq!(last.call.status, feedback::ModelCallStatus::InvalidOutput);
+    assert_eq!(
+        last.call.raw_answer.as_deref(),
+        Some("Sure! Here are some tests you could write.")
+    );
+    app.stop().await;
+}
+
+/// An `issue_comment` on our pull request.
+fn command(id: i64, author: &str, body: &str) -> Vec<u8> {
+    let mut event: Value = serde_json::from_slice(&webhook_fixture(
+        "issue_comment",
+        "created.with-installation.payload.json",
+    ))
+    .unwrap();
+    event["installation"]["id"] = json!(INSTALLATION);
+    event["repository"]["full_name"] = json!(REPO);
+    event["repository"]["name"] = json!("hello-world");
+    event["repository"]["owner"]["login"] = json!("codertocat");
+    event["issue"]["number"] = json!(PR);
+    event["issue"]["pull_request"] =
+        json!({"url": "https://api.github.com/repos/codertocat/hello-world/pulls/2"});
+    event["comment"]["id"] = json!(id);
+    event["comment"]["body"] = json!(body);
+    event["comment"]["user"]["login"] = json!(author);
+    event["comment"]["user"]["type"] = json!("User");
+    event["sender"]["login"] = json!(author);
+    serde_json::to_vec(&event).unwrap()
+}
+
+async fn run_command(app: &TestApp, delivery: &str, body: &[u8]) {
+    assert_eq!(
+        app.deliver("issue_comment", delivery, body).await,
+        StatusCode::ACCEPTED
+    );
+    let jobs = app.store.list_jobs(None).await.unwrap();
+    let job = jobs
+        .iter()
+        .find(|j| j.delivery_id.as_deref() == Some(delivery))
+        .unwrap_or_else(|| panic!("{delivery} enqueued no job: {jobs:?}"));
+    app.wait_for_job(job.id, JobState::Done).await;
+}
+
+async fn pause_resume_and_review_on_request(backend: Backend) {
+    let Some((app, _azure)) = world(backend).await else {
+        return;
+    };
+    let github = &app.github;
+    github.set_permission(REPO, "maintainer", "write");
+    github.set_permission(REPO, "drive-by", "read");
+
+    // Someone without write access cannot pause.
+    run_command(&app, "c-1", &command(9001, "drive-by", "/reviewbot pause")).await;
+    assert!(!app.store.is_paused(REPO, PR as i64).await.unwrap());
+    // A maintainer can; the next push is not reviewed.
+    run_command(
+        &app,
+        "c-2",
+        &command(9002, "maintainer", "@reviewbot-test /reviewbot pause"),
+    )
+    .await;
+    assert!(app.store.is_paused(REPO, PR as i64).await.unwrap());
+    deliver(
+        &app,
+        "open-6",
+        &pull_request_event("opened", HEAD, None),
+        JobState::Done,
+    )
+    .await;
+    assert!(github.reviews(REPO, PR).is_empty(), "paused");
+
+    // A review on request runs even while paused.
+    run_command(
+        &app,
+        "c-3",
+        &command(9003, "maintainer", "/reviewbot review"),
+    )
+    .await;
+    let deadline = tokio::time::Instant::now() + e2e::WAIT;
+    while github.reviews(REPO, PR).len() < 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "requested review never posted"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    run_command(
+        &app,
+        "c-4",
+        &command(9004, "maintainer", "/reviewbot resume"),
+    )
+    .await;
+    assert!(!app.store.is_paused(REPO, PR as i64).await.unwrap());
+    run_command(
+        &app,
+        "c-5",
+        &command(9005, "maintainer", "/reviewbot dance"),
+    )
+    .await;
+
+    let answers: Vec<String> = github
+        .issue_comments(REPO, PR)
+        .into_iter()
+        .map(|c| c.body)
+        .collect();
+    assert_eq!(answers.len(), 5, "one answer per command: {answers:#?}");
+    assert!(answers[0].contains("only people with write access"));
+    assert!(answers[1].contains("paused"));
+    assert!(answers[2].contains("reviewing `ec26c3e`"));
+    assert!(answers[3].contains("back on"));
+    assert!(answers[4].contains("unknown command") && answers[4].contains("/reviewbot resume"));
+    app.stop().await;
+}
