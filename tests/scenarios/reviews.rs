@@ -4,7 +4,8 @@
 
 use bot::events::RepositorySelection;
 use e2e::fake_azure::{FakeAzure, schema_name, user_message};
-use e2e::fake_github::{Failure, route};
+use e2e::fake_github::{Failure, FakeGitHub, route};
+use e2e::process::ServeProcess;
 use e2e::{Backend, TestApp, on_both_backends, webhook_fixture};
 use feedback::{JobRecord, JobState, SuggestionId};
 use reqwest::StatusCode;
@@ -17,6 +18,7 @@ on_both_backends!(
     azure_429_is_waited_out_and_github_5xx_retried,
     model_garbage_is_retried_then_dead_lettered_with_its_reason,
     pause_resume_and_review_on_request,
+    a_worker_killed_after_posting_leaves_exactly_one_review,
 );
 
 const INSTALLATION: i64 = 1;
@@ -116,7 +118,12 @@ async fn world(backend: Backend) -> Option<(TestApp, FakeAzure)> {
     let azure = FakeAzure::start().await;
     azure.respond_with(answer);
     let app = TestApp::spawn_with(db, Some(&azure)).await;
-    let github = &app.github;
+    open_pull_request(&app.github);
+    Some((app, azure))
+}
+
+/// Our repository on the fake GitHub, with pull request #2 open at `HEAD`.
+fn open_pull_request(github: &FakeGitHub) {
     github.add_installation(INSTALLATION, "Codertocat", RepositorySelection::Selected);
     github.add_repository(INSTALLATION, 186_853_002, REPO);
     github.add_pull_request(REPO, PR, HEAD, BASE);
@@ -129,7 +136,6 @@ async fn world(backend: Backend) -> Option<(TestApp, FakeAzure)> {
         b"def test_greet():\n    pass\n",
     );
     github.set_file(REPO, HEAD, "pyproject.toml", b"[tool.pytest.ini_options]\n");
-    Some((app, azure))
 }
 
 /// GitHub's `pull_request` example, pointed at our repository, PR and commits.
@@ -567,4 +573,65 @@ async fn pause_resume_and_review_on_request(backend: Backend) {
     assert!(answers[3].contains("back on"));
     assert!(answers[4].contains("unknown command") && answers[4].contains("/reviewbot resume"));
     app.stop().await;
+}
+
+async fn a_worker_killed_after_posting_leaves_exactly_one_review(backend: Backend) {
+    let Some(db) = backend.database().await else {
+        return;
+    };
+    e2e::init();
+    let github = FakeGitHub::start().await;
+    open_pull_request(&github);
+    let azure = FakeAzure::start().await;
+    azure.respond_with(answer);
+    let mut env = e2e::serve_env(db.url(), &github);
+    env.extend(e2e::azure_env(&azure));
+    env.push(("REVIEWBOT_JOB_LEASE_SECONDS".into(), "3".into()));
+    let store = db.store().await;
+
+    // The first review reaches GitHub; the process dies while reading its comments back,
+    // before it can record that it posted.
+    let gate = github.hold(route::LIST_REVIEW_COMMENTS_FOR_REVIEW);
+    let first = ServeProcess::start(&env).await;
+    let body = pull_request_event("opened", HEAD, None);
+    let status = reqwest::Client::new()
+        .post(first.url("/api/github/webhooks"))
+        .header("X-GitHub-Event", "pull_request")
+        .header("X-GitHub-Delivery", "kill-review")
+        .header("X-Hub-Signature-256", e2e::sign(e2e::WEBHOOK_SECRET, &body))
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, StatusCode::ACCEPTED);
+    gate.arrived().await;
+    first.kill_9().await;
+    gate.release();
+    assert_eq!(github.reviews(REPO, PR).len(), 1, "posted, not recorded");
+
+    // A new process takes the job over and completes the review instead of posting another.
+    let second = ServeProcess::start(&env).await;
+    let jobs = store.list_jobs(None).await.unwrap();
+    let done = e2e::wait_for_job(&store, jobs[0].id, JobState::Done).await;
+    assert_eq!(done.attempts, 2);
+    let reviews = github.reviews(REPO, PR);
+    assert_eq!(
+        reviews.len(),
+        2,
+        "one per analysis, none twice: {reviews:#?}"
+    );
+    let comments = github.review_comments(REPO, PR);
+    assert_eq!(comments.len(), 2, "{comments:#?}");
+    for comment in &comments {
+        let id = bot::review::render::parse_marker(&comment.body).unwrap();
+        let stored = store.get_suggestion(id).await.unwrap();
+        assert_eq!(
+            stored.github_comment_id,
+            Some(comment.id),
+            "recorded after the restart"
+        );
+    }
+    second.terminate().await;
+    store.close().await;
 }

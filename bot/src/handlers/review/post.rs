@@ -80,8 +80,11 @@ pub fn review_marker(analysis: Analysis, round: i64) -> String {
 /// One suggestion as recorded, with where it should go.
 struct Entry {
     id: SuggestionId,
-    draft: usize,
+    path: String,
+    body: String,
     anchor: Anchor,
+    /// How the summary mentions it.
+    summary_line: String,
 }
 
 fn summary_body(facts: &SummaryFacts, summary: Vec<String>, posted: usize, marker: &str) -> String {
@@ -109,6 +112,72 @@ pub async fn publish(
     if placed.is_empty() {
         return Ok(None);
     }
+    let repo = target.repo.to_string();
+    let pr = target.pr.0 as i64;
+    let analysis = planned.analysis.as_str();
+    let recorded = store
+        .find_review_by_head(&repo, pr, target.head.as_str(), analysis, target.round)
+        .await?;
+    if recorded
+        .as_ref()
+        .is_some_and(|r| r.review.github_review_id.is_some())
+    {
+        return Ok(Some(Published::AlreadyPosted));
+    }
+    let marker = review_marker(planned.analysis, target.round);
+    if let Some(recorded) = recorded {
+        // An earlier attempt recorded this review; it may have died after posting it.
+        let on_github = client
+            .reviews_by_app(target.repo, target.pr, target.bot_login)
+            .await
+            .context("look for an earlier attempt's review")?
+            .into_iter()
+            .find(|r| r.commit_id.as_ref() == Some(target.head) && r.body.contains(&marker));
+        if let Some(review) = on_github {
+            info!(
+                review_id = review.id.0,
+                "an earlier attempt posted this review; completing it"
+            );
+            let entries: Vec<Entry> = store
+                .review_suggestions(recorded.id)
+                .await?
+                .into_iter()
+                .map(|s| Entry {
+                    id: s.id,
+                    summary_line: s.suggestion.title.clone(),
+                    path: s.suggestion.path,
+                    body: s.suggestion.body,
+                    anchor: match (s.suggestion.anchor, s.suggestion.line) {
+                        (feedback::Anchor::Summary, _) => Anchor::Summary,
+                        (feedback::Anchor::Line, Some(line)) => Anchor::Line { line: line as u32 },
+                        _ => Anchor::File,
+                    },
+                })
+                .collect();
+            let comments = client
+                .review_comments_by_app(target.repo, target.pr, target.bot_login)
+                .await
+                .context("read the comments already posted")?;
+            let mine: HashSet<SuggestionId> = entries.iter().map(|e| e.id).collect();
+            let posted = comments
+                .iter()
+                .filter_map(|c| Some((parse_marker(&c.body)?, c.id.0)))
+                .filter(|(id, _)| mine.contains(id))
+                .collect();
+            let published = complete(
+                client,
+                store,
+                &target,
+                recorded.id,
+                review.id.0,
+                &entries,
+                posted,
+            )
+            .await?;
+            return Ok(Some(published));
+        }
+    }
+
     let now = Utc::now();
     let rows: Vec<NewSuggestion> = placed
         .iter()
@@ -120,8 +189,8 @@ pub async fn publish(
                     .record
                     .and_then(|r| planned.calls.get(r).copied().flatten()),
                 review_id: None,
-                repo: target.repo.to_string(),
-                pr: target.pr.0 as i64,
+                repo: repo.clone(),
+                pr,
                 head_sha: target.head.as_str().to_owned(),
                 kind: draft.kind(),
                 source: draft.source,
@@ -142,16 +211,18 @@ pub async fn publish(
         .collect();
     let review = NewReview {
         installation_id: Some(target.installation.0),
-        repo: target.repo.to_string(),
-        pr: target.pr.0 as i64,
+        repo: repo.clone(),
+        pr,
         head_sha: target.head.as_str().to_owned(),
-        analysis: planned.analysis.as_str().to_owned(),
+        analysis: analysis.to_owned(),
         round: target.round,
         github_review_id: None,
         check_run_id: None,
         job_id: Some(target.job),
         created_at: now,
     };
+    // Nothing of this review is on GitHub (checked above), so an earlier attempt's rows are
+    // replaced, not reused.
     let render = |id: SuggestionId, i: usize| planned.drafts[placed[i].candidate].body(id);
     let prepared = store
         .prepare_review(&review, &rows, &render)
@@ -164,51 +235,48 @@ pub async fn publish(
         .iter()
         .zip(&prepared.suggestions)
         .filter_map(|(p, id)| {
+            let draft = &planned.drafts[p.candidate];
             id.map(|id| Entry {
                 id,
-                draft: p.candidate,
+                path: draft.candidate.path.clone(),
+                body: draft.body(id),
                 anchor: p.anchor,
+                summary_line: draft.summary_line(),
             })
         })
         .collect();
     let mut facts = planned.facts.clone();
     // Posted on this pull request by a concurrent job between planning and recording.
     facts.duplicates += placed.len() - entries.len();
-    let marker = review_marker(planned.analysis, target.round);
+    let (github_review, posted) = post_new(client, &target, &entries, &facts, &marker).await?;
+    let published = complete(
+        client,
+        store,
+        &target,
+        prepared.review_id,
+        github_review,
+        &entries,
+        posted,
+    )
+    .await?;
+    Ok(Some(published))
+}
 
-    let existing = client
-        .reviews_by_app(target.repo, target.pr, target.bot_login)
-        .await
-        .context("look for an earlier attempt's review")?
-        .into_iter()
-        .find(|r| r.commit_id.as_ref() == Some(target.head) && r.body.contains(&marker));
-    let (github_review, mut posted): (i64, BTreeMap<SuggestionId, i64>) = match existing {
-        Some(review) => {
-            info!(
-                review_id = review.id.0,
-                "an earlier attempt posted this review; completing it"
-            );
-            let comments = client
-                .review_comments_by_app(target.repo, target.pr, target.bot_login)
-                .await
-                .context("read the comments already posted")?;
-            let mine: HashSet<SuggestionId> = entries.iter().map(|e| e.id).collect();
-            let posted = comments
-                .iter()
-                .filter_map(|c| Some((parse_marker(&c.body)?, c.id.0)))
-                .filter(|(id, _)| mine.contains(id))
-                .collect();
-            (review.id.0, posted)
-        }
-        None => post_new(client, &target, &planned, &entries, &facts, &marker).await?,
-    };
-
-    // Whatever still has no comment (file-level ones, or inline ones moved after a 422) is
-    // posted on its own as a file-level comment; GitHub refusing that too leaves it in the
-    // summary.
+/// Posts, as file-level comments, whatever still has no comment (file-level ones, inline
+/// ones moved after a 422, or ones a dead attempt never got to); GitHub refusing that too
+/// leaves it in the summary. Then records the review as posted.
+async fn complete(
+    client: &InstallationClient,
+    store: &Store,
+    target: &Target<'_>,
+    review: feedback::ReviewId,
+    github_review: i64,
+    entries: &[Entry],
+    mut posted: BTreeMap<SuggestionId, i64>,
+) -> anyhow::Result<Published> {
     let mut finished = Vec::new();
     let mut in_summary = 0;
-    for entry in &entries {
+    for entry in entries {
         if let Some(comment) = posted.get(&entry.id) {
             finished.push((entry.id, Some(*comment), entry.anchor.into()));
             continue;
@@ -218,14 +286,13 @@ pub async fn publish(
             finished.push((entry.id, None, feedback::Anchor::Summary));
             continue;
         }
-        let draft = &planned.drafts[entry.draft];
         match client
             .create_file_comment(
                 target.repo,
                 target.pr,
                 target.head,
-                &draft.candidate.path,
-                &draft.body(entry.id),
+                &entry.path,
+                &entry.body,
             )
             .await
         {
@@ -245,13 +312,13 @@ pub async fn publish(
         }
     }
     store
-        .finish_review(prepared.review_id, github_review, &finished)
+        .finish_review(review, github_review, &finished)
         .await
         .context("record the posted review")?;
-    Ok(Some(Published::Posted {
+    Ok(Published::Posted {
         comments: posted.len(),
         in_summary,
-    }))
+    })
 }
 
 /// Creates the review with its inline comments; on 422, again with none (they follow as
@@ -259,39 +326,28 @@ pub async fn publish(
 async fn post_new(
     client: &InstallationClient,
     target: &Target<'_>,
-    planned: &Planned<'_>,
     entries: &[Entry],
     facts: &SummaryFacts,
     marker: &str,
 ) -> anyhow::Result<(i64, BTreeMap<SuggestionId, i64>)> {
-    let inline: Vec<(&Entry, u32)> = entries
+    let in_summary: Vec<String> = entries
         .iter()
-        .filter_map(|e| match e.anchor {
-            Anchor::Line { line } => Some((e, line)),
-            _ => None,
-        })
+        .filter(|e| e.anchor == Anchor::Summary)
+        .map(|e| e.summary_line.clone())
         .collect();
-    let summary_lines = |include: &dyn Fn(&Entry) -> bool| -> Vec<String> {
-        entries
-            .iter()
-            .filter(|e| include(e))
-            .map(|e| planned.drafts[e.draft].summary_line())
-            .collect()
-    };
-    let in_summary = summary_lines(&|e| e.anchor == Anchor::Summary);
     let not_summary = entries.len() - in_summary.len();
     let review = GitHubReview {
         commit_id: target.head.clone(),
-        body: summary_body(facts, in_summary.clone(), not_summary, marker),
-        comments: inline
+        body: summary_body(facts, in_summary, not_summary, marker),
+        comments: entries
             .iter()
-            .map(|(e, line)| {
-                let draft = &planned.drafts[e.draft];
-                ReviewCommentDraft {
-                    path: draft.candidate.path.clone(),
-                    body: draft.body(e.id),
-                    line: Some(*line),
-                }
+            .filter_map(|e| match e.anchor {
+                Anchor::Line { line } => Some(ReviewCommentDraft {
+                    path: e.path.clone(),
+                    body: e.body.clone(),
+                    line: Some(line),
+                }),
+                _ => None,
             })
             .collect(),
     };
