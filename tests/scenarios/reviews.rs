@@ -19,6 +19,7 @@ on_both_backends!(
     model_garbage_is_retried_then_dead_lettered_with_its_reason,
     pause_resume_and_review_on_request,
     a_worker_killed_after_posting_leaves_exactly_one_review,
+    the_default_branch_config_decides_and_a_broken_one_is_said_once,
 );
 
 const INSTALLATION: i64 = 1;
@@ -634,4 +635,118 @@ async fn a_worker_killed_after_posting_leaves_exactly_one_review(backend: Backen
     }
     second.terminate().await;
     store.close().await;
+}
+
+/// Three suggested tests on three lines of `run`, and a finding.
+fn three_tests(request: &Value) -> String {
+    match schema_name(request) {
+        "security_findings" => answer(request),
+        _ => {
+            let items: Vec<Value> = [8, 9, 10]
+                .into_iter()
+                .map(|line| {
+                    json!({
+                        "path": "app.py", "line": line, "kind": "edge_case",
+                        "title": format!("Edge case at line {line}"), "rationale": "r",
+                        "test_path": "tests/test_app.py", "code": "def test_x():\n    pass\n",
+                        "confidence": 0.6 + f64::from(line) / 100.0
+                    })
+                })
+                .collect();
+            json!({ "suggestions": items }).to_string()
+        }
+    }
+}
+
+async fn the_default_branch_config_decides_and_a_broken_one_is_said_once(backend: Backend) {
+    let Some((app, azure)) = world(backend).await else {
+        return;
+    };
+    let github = &app.github;
+    azure.respond_with(three_tests);
+    // The default branch turns security off and allows one comment; the pull request's own
+    // copy tries to turn the tests off and is ignored.
+    github.set_file(
+        REPO,
+        "main",
+        ".github/reviewbot.yml",
+        b"max_comments: 1\nanalyses:\n  security: false\n",
+    );
+    github.set_file(
+        REPO,
+        HEAD,
+        ".github/reviewbot.yml",
+        b"analyses:\n  tests: false\n",
+    );
+    deliver(
+        &app,
+        "cfg-1",
+        &pull_request_event("opened", HEAD, None),
+        JobState::Done,
+    )
+    .await;
+
+    assert!(
+        azure
+            .requests()
+            .iter()
+            .all(|r| schema_name(r) == "suggested_tests"),
+        "security is off: never asked"
+    );
+    let reviews = github.reviews(REPO, PR);
+    assert_eq!(reviews.len(), 1, "{reviews:#?}");
+    assert!(reviews[0].body.contains("review=tests"));
+    let comments = github.review_comments(REPO, PR);
+    assert_eq!(comments.len(), 1, "max_comments: 1 → {comments:#?}");
+    assert!(
+        comments[0].body.contains("Edge case at line 10"),
+        "most confident first"
+    );
+    for line in ["Edge case at line 9", "Edge case at line 8"] {
+        assert!(
+            reviews[0].body.contains(line),
+            "{line} in the summary: {}",
+            reviews[0].body
+        );
+    }
+    let summarised = app.store.get_suggestion(SuggestionId(2)).await.unwrap();
+    assert_eq!(
+        (summarised.suggestion.anchor, summarised.github_comment_id),
+        (feedback::Anchor::Summary, None)
+    );
+
+    // A broken config on the default branch: no review, one explanation, however many
+    // events come.
+    github.set_file(REPO, "main", ".github/reviewbot.yml", b"max_comment: 3\n");
+    github.update_pull_request(REPO, PR, |pr| pr.head_sha = HEAD2.into());
+    github.set_diff(REPO, PR, DIFF2);
+    github.set_file(REPO, HEAD2, "app.py", APP_PY2.as_bytes());
+    for (delivery, action) in [("cfg-2", "synchronize"), ("cfg-3", "reopened")] {
+        deliver(
+            &app,
+            delivery,
+            &pull_request_event(action, HEAD2, Some(HEAD)),
+            JobState::Done,
+        )
+        .await;
+    }
+    assert_eq!(
+        github.reviews(REPO, PR).len(),
+        1,
+        "nothing reviewed with a broken config"
+    );
+    let said = github.issue_comments(REPO, PR);
+    assert_eq!(said.len(), 1, "{said:#?}");
+    assert!(
+        said[0].body.contains("unknown field `max_comment`"),
+        "{}",
+        said[0].body
+    );
+    let run = github
+        .check_runs(REPO)
+        .into_iter()
+        .find(|r| r.head_sha == HEAD2)
+        .unwrap();
+    assert_eq!(run.conclusion.as_deref(), Some("action_required"));
+    app.stop().await;
 }

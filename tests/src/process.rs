@@ -108,6 +108,11 @@ impl ServeProcess {
         }
     }
 
+    /// The process id (for reading its CPU time and memory from `/proc`).
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("running")
+    }
+
     /// The base URL.
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)

@@ -18,7 +18,7 @@ use crate::github::ids::{CommitSha, InstallationId, PrNumber, RepoName};
 use crate::github::reviews::{NewReview as GitHubReview, ReviewCommentDraft, ReviewError};
 use crate::github::{GitHubError, InstallationClient};
 use crate::review::anchor::Anchor;
-use crate::review::publish::ReviewPlan;
+use crate::review::publish::{Placed, ReviewPlan};
 use crate::review::render::{SummaryFacts, parse_marker, render_summary};
 
 /// Where a review goes and as whom.
@@ -103,11 +103,16 @@ pub async fn publish(
     target: Target<'_>,
     planned: Planned<'_>,
 ) -> anyhow::Result<Option<Published>> {
-    let placed: Vec<_> = planned
+    // Over the comment cap or not anchorable: mentioned in the summary, never commented.
+    let placed: Vec<Placed> = planned
         .plan
         .comments
         .iter()
-        .chain(&planned.plan.in_summary)
+        .cloned()
+        .chain(planned.plan.in_summary.iter().map(|p| Placed {
+            anchor: Anchor::Summary,
+            ..p.clone()
+        }))
         .collect();
     if placed.is_empty() {
         return Ok(None);
