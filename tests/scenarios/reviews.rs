@@ -20,6 +20,7 @@ on_both_backends!(
     pause_resume_and_review_on_request,
     a_worker_killed_after_posting_leaves_exactly_one_review,
     the_default_branch_config_decides_and_a_broken_one_is_said_once,
+    a_secondary_limit_is_waited_out_and_block_on_fails_the_check,
 );
 
 const INSTALLATION: i64 = 1;
@@ -748,5 +749,44 @@ async fn the_default_branch_config_decides_and_a_broken_one_is_said_once(backend
         .find(|r| r.head_sha == HEAD2)
         .unwrap();
     assert_eq!(run.conclusion.as_deref(), Some("action_required"));
+    app.stop().await;
+}
+
+async fn a_secondary_limit_is_waited_out_and_block_on_fails_the_check(backend: Backend) {
+    let Some((app, _azure)) = world(backend).await else {
+        return;
+    };
+    let github = &app.github;
+    github.set_file(REPO, "main", ".github/reviewbot.yml", b"block_on: high\n");
+    // Too large for the diff media type: the files API it is.
+    github.set_too_large(REPO, PR, true);
+    github.fail_next(
+        route::CREATE_REVIEW,
+        Failure::secondary_rate_limit(std::time::Duration::from_secs(1)),
+        1,
+    );
+    let started = std::time::Instant::now();
+    let job = deliver(&app, "limit-1", &pull_request_event("opened", HEAD, None), JobState::Done).await;
+    assert_eq!(job.attempts, 2);
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(1),
+        "the retry waited as long as GitHub asked"
+    );
+    assert!(github.request_count(route::LIST_PULL_FILES) > 0);
+    let ours: Vec<_> = github
+        .reviews(REPO, PR)
+        .into_iter()
+        .filter(|r| r.body.contains("<!-- reviewbot:review="))
+        .collect();
+    assert_eq!(ours.len(), 2, "{ours:#?}");
+    assert_eq!(github.review_comments(REPO, PR).len(), 2);
+    let runs = github.check_runs(REPO);
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].conclusion.as_deref(), Some("failure"), "{runs:#?}");
+    assert!(runs[0]
+        .summary
+        .as_deref()
+        .unwrap_or("")
+        .contains("Command injection in run()"));
     app.stop().await;
 }
