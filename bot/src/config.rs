@@ -18,6 +18,10 @@ pub const DEFAULT_BIND: &str = "127.0.0.1:3000";
 pub const DEFAULT_GITHUB_API_URL: &str = "https://api.github.com";
 /// The newest GA Azure OpenAI API version with structured outputs (`json_schema`, `strict`).
 pub const DEFAULT_AZURE_OPENAI_API_VERSION: &str = "2024-10-21";
+/// GitHub asks integrations to wait at least a second between content-creating requests;
+/// secondary rate limits follow otherwise.
+pub const DEFAULT_GITHUB_WRITE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Concurrent jobs per process when `REVIEWBOT_WORKERS` is unset: reviews mostly wait on
 /// GitHub and the model, so a few per core keep a small machine busy without tripping
 /// GitHub's secondary rate limits.
@@ -142,6 +146,9 @@ pub struct GitHubConfig {
     pub webhook_secrets: Vec<SecretString>,
     /// `GITHUB_API_URL`.
     pub api_url: Url,
+    /// `REVIEWBOT_GITHUB_WRITE_INTERVAL_MS`: the least time between two writes (POST, PATCH)
+    /// by one installation, which keeps reviews clear of GitHub's secondary rate limits.
+    pub write_interval: std::time::Duration,
 }
 
 /// Azure OpenAI, when configured.
@@ -296,6 +303,21 @@ impl ServeConfig {
             &env.var("GITHUB_API_URL")
                 .unwrap_or_else(|| DEFAULT_GITHUB_API_URL.into()),
         )?;
+        let write_interval = match env.var("REVIEWBOT_GITHUB_WRITE_INTERVAL_MS") {
+            None => DEFAULT_GITHUB_WRITE_INTERVAL,
+            Some(raw) => raw
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n <= 60_000)
+                .map(std::time::Duration::from_millis)
+                .ok_or_else(|| {
+                    problem(
+                        "REVIEWBOT_GITHUB_WRITE_INTERVAL_MS",
+                        "must be a number of milliseconds from 0 to 60000",
+                    )
+                })?,
+        };
         let workers = match env.var("REVIEWBOT_WORKERS") {
             None => DEFAULT_WORKERS,
             Some(raw) => raw
@@ -314,6 +336,7 @@ impl ServeConfig {
                 private_key_source,
                 webhook_secrets,
                 api_url,
+                write_interval,
             },
             model: model_config(env)?,
             security_reviewers: security_reviewers(env)?,
@@ -446,13 +469,18 @@ mod tests {
 
     #[test]
     fn malformed_variables_are_named() {
-        let cases: [(&str, &str, &str); 7] = [
+        let cases: [(&str, &str, &str); 8] = [
             ("GITHUB_APP_ID", "abc", "GITHUB_APP_ID"),
             ("REVIEWBOT_BIND", "localhost", "REVIEWBOT_BIND"),
             ("DATABASE_URL", "mysql://x", "DATABASE_URL"),
             ("GITHUB_API_URL", "ftp://x", "GITHUB_API_URL"),
             ("GITHUB_PRIVATE_KEY", "not a key", "GITHUB_PRIVATE_KEY"),
             ("REVIEWBOT_WORKERS", "0", "REVIEWBOT_WORKERS"),
+            (
+                "REVIEWBOT_GITHUB_WRITE_INTERVAL_MS",
+                "1s",
+                "REVIEWBOT_GITHUB_WRITE_INTERVAL_MS",
+            ),
             (
                 "REVIEWBOT_SECURITY_REVIEWERS",
                 "a b",

@@ -766,7 +766,13 @@ async fn a_secondary_limit_is_waited_out_and_block_on_fails_the_check(backend: B
         1,
     );
     let started = std::time::Instant::now();
-    let job = deliver(&app, "limit-1", &pull_request_event("opened", HEAD, None), JobState::Done).await;
+    let job = deliver(
+        &app,
+        "limit-1",
+        &pull_request_event("opened", HEAD, None),
+        JobState::Done,
+    )
+    .await;
     assert_eq!(job.attempts, 2);
     assert!(
         started.elapsed() >= std::time::Duration::from_secs(1),
@@ -783,10 +789,12 @@ async fn a_secondary_limit_is_waited_out_and_block_on_fails_the_check(backend: B
     let runs = github.check_runs(REPO);
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].conclusion.as_deref(), Some("failure"), "{runs:#?}");
-    assert!(runs[0]
-        .summary
-        .as_deref()
-        .unwrap_or("")
-        .contains("Command injection in run()"));
+    assert!(
+        runs[0]
+            .summary
+            .as_deref()
+            .unwrap_or("")
+            .contains("Command injection in run()")
+    );
     app.stop().await;
 }

@@ -100,6 +100,8 @@ pub fn serve_env(database_url: &str, github: &FakeGitHub) -> Vec<(String, String
         ),
         ("GITHUB_API_URL", &github.url()),
         ("REVIEWBOT_WORKERS", "2"),
+        // Paced like production, on a shorter interval so scenarios stay quick.
+        ("REVIEWBOT_GITHUB_WRITE_INTERVAL_MS", "10"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))

@@ -16,7 +16,7 @@ use url::Url;
 
 use crate::config::GitHubConfig;
 use crate::events::RepositorySelection;
-use crate::github::client::InstallationClient;
+use crate::github::client::{InstallationClient, WritePacer};
 use crate::github::error::GitHubError;
 use crate::github::ids::InstallationId;
 
@@ -60,6 +60,10 @@ struct Inner {
     /// One installation-scoped octocrab per installation. Its token cache lives inside it and
     /// is NOT shared by clones of it, so the same instance must be reused: that is this map.
     installations: Mutex<HashMap<InstallationId, Arc<Octocrab>>>,
+    /// One write pacer per installation, shared by all its clients in this process.
+    pacers: Mutex<HashMap<InstallationId, WritePacer>>,
+    /// The least time between two writes of one installation.
+    write_interval: std::time::Duration,
     /// `{slug}[bot]`, fetched once.
     bot_login: OnceCell<String>,
 }
@@ -124,6 +128,8 @@ impl GitHubApp {
                 api_url: config.api_url.clone(),
                 crab,
                 installations: Mutex::new(HashMap::new()),
+                pacers: Mutex::new(HashMap::new()),
+                write_interval: config.write_interval,
                 bot_login: OnceCell::new(),
             }),
         })
@@ -193,12 +199,26 @@ impl GitHubApp {
         .await
         .map_err(|_| deadline_error())?
         .map_err(GitHubError::from_octocrab)?;
-        Ok(InstallationClient::new(id, crab))
+        let pacer = {
+            let mut pacers = self
+                .inner
+                .pacers
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            pacers
+                .entry(id.clone())
+                .or_insert_with(|| WritePacer::new(self.inner.write_interval))
+                .clone()
+        };
+        Ok(InstallationClient::new(id, crab, pacer))
     }
 
     /// Drops the cached client and token of an installation (after it was deleted or suspended).
     pub fn forget_installation(&self, id: &InstallationId) {
         if let Ok(mut map) = self.inner.installations.lock() {
+            map.remove(id);
+        }
+        if let Ok(mut map) = self.inner.pacers.lock() {
             map.remove(id);
         }
     }
@@ -328,6 +348,7 @@ mod tests {
             private_key_source: "GITHUB_PRIVATE_KEY",
             webhook_secrets: vec![],
             api_url: Url::parse("https://api.github.com").unwrap(),
+            write_interval: std::time::Duration::ZERO,
         }
     }
 

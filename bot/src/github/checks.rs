@@ -191,6 +191,7 @@ impl InstallationClient {
     ) -> Result<CheckRunId, GitHubError> {
         let body =
             json!({ "name": name, "head_sha": head_sha.as_str(), "status": status.as_str() });
+        self.before_write().await;
         let created: CheckRunWire = send(
             self.crab(),
             Method::POST,
@@ -224,6 +225,7 @@ impl InstallationClient {
                 "output": output,
             }),
         };
+        self.before_write().await;
         send(
             self.crab(),
             Method::PATCH,

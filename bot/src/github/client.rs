@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Bytes;
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
@@ -22,11 +23,41 @@ const PER_PAGE: usize = 100;
 /// the work (and rate-limit budget) one job can spend if GitHub's `Link` chain never ends.
 const MAX_PAGES: usize = 100;
 
+/// Spaces one installation's writes: GitHub asks integrations to wait at least a second
+/// between content-creating requests, and answers bursts with secondary rate limits.
+#[derive(Debug, Clone)]
+pub(crate) struct WritePacer {
+    interval: Duration,
+    next: Arc<tokio::sync::Mutex<tokio::time::Instant>>,
+}
+
+impl WritePacer {
+    /// A pacer allowing one write per `interval` (zero: no pacing).
+    pub(crate) fn new(interval: Duration) -> Self {
+        Self {
+            interval,
+            next: Arc::new(tokio::sync::Mutex::new(tokio::time::Instant::now())),
+        }
+    }
+
+    /// Waits for this installation's next write slot. The lock is held while waiting, so
+    /// concurrent writers queue up one interval apart.
+    pub(crate) async fn wait(&self) {
+        if self.interval.is_zero() {
+            return;
+        }
+        let mut next = self.next.lock().await;
+        tokio::time::sleep_until(*next).await;
+        *next = tokio::time::Instant::now() + self.interval;
+    }
+}
+
 /// A GitHub client acting as one installation. Cheap to clone; clones share the token cache.
 #[derive(Clone)]
 pub struct InstallationClient {
     installation: InstallationId,
     crab: Arc<Octocrab>,
+    pacer: WritePacer,
 }
 
 impl fmt::Debug for InstallationClient {
@@ -38,8 +69,21 @@ impl fmt::Debug for InstallationClient {
 }
 
 impl InstallationClient {
-    pub(crate) fn new(installation: InstallationId, crab: Arc<Octocrab>) -> Self {
-        Self { installation, crab }
+    pub(crate) fn new(
+        installation: InstallationId,
+        crab: Arc<Octocrab>,
+        pacer: WritePacer,
+    ) -> Self {
+        Self {
+            installation,
+            crab,
+            pacer,
+        }
+    }
+
+    /// Call before every write (POST, PATCH): waits for the installation's next write slot.
+    pub(crate) async fn before_write(&self) {
+        self.pacer.wait().await;
     }
 
     /// The octocrab client for this installation, for the calls in sibling modules.
@@ -301,6 +345,29 @@ pub(crate) fn encode_component(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn an_installations_writes_are_spaced_by_the_interval() {
+        let pacer = WritePacer::new(Duration::from_secs(1));
+        let start = tokio::time::Instant::now();
+        pacer.wait().await;
+        assert_eq!(
+            start.elapsed(),
+            Duration::ZERO,
+            "the first write goes at once"
+        );
+        let (a, b) = (pacer.clone(), pacer.clone());
+        tokio::join!(a.wait(), b.wait());
+        assert_eq!(
+            start.elapsed(),
+            Duration::from_secs(2),
+            "concurrent writers queue"
+        );
+        let off = WritePacer::new(Duration::ZERO);
+        off.wait().await;
+        off.wait().await;
+        assert_eq!(start.elapsed(), Duration::from_secs(2), "zero: no pacing");
+    }
     use http::HeaderValue;
 
     fn link(value: &str) -> HeaderMap {

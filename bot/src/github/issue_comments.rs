@@ -77,6 +77,7 @@ impl InstallationClient {
         body: &str,
     ) -> Result<CommentId, GitHubError> {
         let request = json!({ "body": bounded_text(body, MAX_COMMENT_CHARS) });
+        self.before_write().await;
         let created: IssueCommentWire = send(
             self.crab(),
             Method::POST,

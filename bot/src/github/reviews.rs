@@ -248,6 +248,7 @@ impl InstallationClient {
             "event": "COMMENT",
             "comments": inline,
         });
+        self.before_write().await;
         let response = send(
             self.crab(),
             Method::POST,
@@ -294,6 +295,7 @@ impl InstallationClient {
             "body": bounded_text(body, MAX_COMMENT_CHARS),
             "subject_type": "file",
         });
+        self.before_write().await;
         let posted: CommentWire = send(
             self.crab(),
             Method::POST,

@@ -52,6 +52,7 @@ pub(super) async fn setup() -> (FakeGitHub, InstallationClient) {
         private_key_source: "GITHUB_PRIVATE_KEY",
         webhook_secrets: vec![],
         api_url: Url::parse(&fake.url()).unwrap(),
+        write_interval: std::time::Duration::ZERO,
     })
     .unwrap();
     let client = app.client(InstallationId(42)).await.unwrap();

@@ -20,6 +20,7 @@ fn app_with_key(fake: &FakeGitHub, pem: &str) -> GitHubApp {
         private_key_source: "GITHUB_PRIVATE_KEY",
         webhook_secrets: vec![],
         api_url: Url::parse(&fake.url()).unwrap(),
+        write_interval: std::time::Duration::ZERO,
     })
     .unwrap()
 }
