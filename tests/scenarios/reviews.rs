@@ -244,7 +244,19 @@ async fn opened_pull_request_gets_one_review_per_analysis_on_valid_lines(backend
         assert_eq!(call.call.head_sha.as_deref(), Some(HEAD));
     }
     assert!(azure.violations().is_empty(), "{:?}", azure.violations());
-    insta::assert_snapshot!("tests_prompt_user_message", user_message(&sent[0]));
+    // The exact messages of both calls (tests, then security), as sent.
+    let messages: Vec<String> = sent
+        .iter()
+        .flat_map(|r| r["messages"].as_array().cloned().unwrap_or_default())
+        .map(|m| {
+            format!(
+                "=== {} ===\n{}",
+                m["role"].as_str().unwrap_or("?"),
+                m["content"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    insta::assert_snapshot!("prompt_messages", messages.join("\n"));
     let mut bodies: Vec<&str> = comments.iter().map(|c| c.body.as_str()).collect();
     bodies.sort_unstable();
     insta::assert_snapshot!("review_comments", bodies.join("\n\n-----\n\n"));
