@@ -500,6 +500,39 @@ text_enum!(
     }
 );
 
+text_enum!(
+    /// Why a suggestion was rejected (`/reject <reason>`), stored as the event's `reason`.
+    RejectReason {
+        /// Already said, here or elsewhere.
+        Duplicate = "duplicate",
+        /// Wrong.
+        Incorrect = "incorrect",
+        /// Right, but not for this pull request.
+        OutOfScope = "out-of-scope",
+        /// Not worth a comment.
+        Noisy = "noisy",
+        /// Something else (the note says what).
+        Other = "other",
+    }
+);
+
+text_enum!(
+    /// A security reviewer's triage of a finding (`/triage <state>`): GitHub code scanning's
+    /// dismissal reasons, plus true positive and needs-info. Stored as the event's `reason`.
+    TriageState {
+        /// A real weakness.
+        TruePositive = "tp",
+        /// Not a weakness.
+        FalsePositive = "fp",
+        /// Real, and accepted as it is.
+        WontFix = "wontfix",
+        /// Only in test code.
+        UsedInTests = "used-in-tests",
+        /// Cannot be decided yet.
+        NeedsInfo = "needs-info",
+    }
+);
+
 /// A feedback event to append.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewFeedbackEvent {
