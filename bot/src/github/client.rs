@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
-use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use octocrab::Octocrab;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -213,6 +213,19 @@ pub(crate) async fn send(
     accept: Option<&'static str>,
     body: Option<&serde_json::Value>,
 ) -> Result<RawResponse, GitHubError> {
+    send_with_headers(crab, method, route, uri, accept, &[], body).await
+}
+
+/// [`send`] with extra request headers, such as `If-None-Match` for a conditional request.
+pub(crate) async fn send_with_headers(
+    crab: &Octocrab,
+    method: Method,
+    route: &'static str,
+    uri: String,
+    accept: Option<&'static str>,
+    headers: &[(HeaderName, HeaderValue)],
+    body: Option<&serde_json::Value>,
+) -> Result<RawResponse, GitHubError> {
     let span = tracing::info_span!(
         "github.request",
         method = method.as_str(),
@@ -224,6 +237,9 @@ pub(crate) async fn send(
             let mut builder = http::Request::builder().method(method).uri(uri);
             if let Some(accept) = accept {
                 builder = builder.header(http::header::ACCEPT, HeaderValue::from_static(accept));
+            }
+            for (name, value) in headers {
+                builder = builder.header(name, value);
             }
             let request = crab
                 .build_request(builder, body)
@@ -252,7 +268,8 @@ pub(crate) async fn send(
             .map_err(|_| {
                 GitHubError::Transport(format!("no answer within {} s", REQUEST_DEADLINE.as_secs()))
             })??;
-        if !response.status.is_success() {
+        // 304 answers a conditional request: nothing failed.
+        if !response.status.is_success() && response.status != StatusCode::NOT_MODIFIED {
             tracing::debug!(status = response.status.as_u16(), "GitHub call failed");
         }
         Ok(response)

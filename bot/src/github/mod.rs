@@ -9,7 +9,10 @@ pub mod ids;
 pub mod issue_comments;
 pub mod permissions;
 pub mod pulls;
+pub mod reactions;
+pub mod review_comments;
 pub mod reviews;
+pub mod teams;
 pub mod trees;
 
 pub use app::{GitHubApp, InstallationInfo, install_crypto_provider};

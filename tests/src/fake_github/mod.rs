@@ -18,10 +18,15 @@
 mod auth;
 mod openapi;
 mod pulls;
+mod reactions;
 mod repos;
+mod review_threads;
 mod routes;
 mod state;
+mod teams;
 
+#[cfg(test)]
+mod feedback_tests;
 #[cfg(test)]
 mod pulls_tests;
 #[cfg(test)]
@@ -38,6 +43,7 @@ use chrono::Utc;
 pub use pulls::{
     FakeCheckRun, FakePullFile, FakePullRequest, FakeReview, FakeReviewComment, diff_too_large,
 };
+pub use reactions::FakeReaction;
 pub use repos::FakeIssueComment;
 pub use routes::Failure;
 use routes::{Shared, lock};
@@ -68,6 +74,8 @@ pub mod route {
     pub const CREATE_INSTALLATION_TOKEN: &str = "apps/create-installation-access-token";
     /// `GET /installation/repositories`
     pub const LIST_INSTALLATION_REPOS: &str = "apps/list-repos-accessible-to-installation";
+    /// `GET /repos/{owner}/{repo}/pulls` (`state=open` by default)
+    pub const LIST_PULLS: &str = "pulls/list";
     /// `GET /repos/{owner}/{repo}/pulls/{pull_number}` (JSON, or the diff media type)
     pub const GET_PULL: &str = "pulls/get";
     /// `GET /repos/{owner}/{repo}/pulls/{pull_number}/files`
@@ -82,6 +90,19 @@ pub mod route {
     pub const LIST_REVIEW_COMMENTS: &str = "pulls/list-review-comments";
     /// `POST /repos/{owner}/{repo}/pulls/{pull_number}/comments`
     pub const CREATE_REVIEW_COMMENT: &str = "pulls/create-review-comment";
+    /// `POST /repos/{owner}/{repo}/pulls/{pull_number}/comments/{comment_id}/replies`
+    pub const CREATE_REVIEW_COMMENT_REPLY: &str = "pulls/create-reply-for-review-comment";
+    /// `GET /repos/{owner}/{repo}/pulls/comments/{comment_id}`
+    pub const GET_REVIEW_COMMENT: &str = "pulls/get-review-comment";
+    /// `GET /repos/{owner}/{repo}/pulls/comments/{comment_id}/reactions` (conditional: ETag,
+    /// `If-None-Match`, 304)
+    pub const LIST_REVIEW_COMMENT_REACTIONS: &str =
+        "reactions/list-for-pull-request-review-comment";
+    /// `POST /repos/{owner}/{repo}/pulls/comments/{comment_id}/reactions`
+    pub const CREATE_REVIEW_COMMENT_REACTION: &str =
+        "reactions/create-for-pull-request-review-comment";
+    /// `GET /orgs/{org}/teams/{team_slug}/memberships/{username}`
+    pub const GET_TEAM_MEMBERSHIP: &str = "teams/get-membership-for-user-in-org";
     /// `GET /repos/{owner}/{repo}/contents/{path}` (JSON, or the raw media type)
     pub const GET_CONTENT: &str = "repos/get-content";
     /// `GET /repos/{owner}/{repo}/compare/{basehead}` (JSON, or the diff media type)

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
 
 use super::FakeGitHub;
@@ -60,6 +60,9 @@ pub struct FakePullRequest {
     pub files: Vec<FakePullFile>,
     /// When true the diff media type answers GitHub's 406 "too large".
     pub too_large: bool,
+    /// When the PR last changed: set when it is added, and moved to now by every
+    /// [`FakeGitHub::update_pull_request`] that does not set it itself.
+    pub updated_at: DateTime<Utc>,
 }
 
 /// One changed file of a fake PR, as `GET …/pulls/{n}/files` lists it.
@@ -175,6 +178,7 @@ impl FakeGitHub {
                 diff: Vec::new(),
                 files: Vec::new(),
                 too_large: false,
+                updated_at: Utc::now(),
             },
         );
     }
@@ -192,7 +196,11 @@ impl FakeGitHub {
             .pulls
             .get_mut(&(repo_id, number))
             .unwrap_or_else(|| panic!("add_pull_request({repo}, {number}, …) first"));
+        let updated_at = pr.updated_at;
         change(pr);
+        if pr.updated_at == updated_at {
+            pr.updated_at = Utc::now();
+        }
     }
 
     /// Sets a PR's unified diff and derives its files list (with per-file `patch`) from it.
@@ -516,7 +524,7 @@ fn pull_json(world: &World, repo_id: i64, pr: &FakePullRequest) -> Value {
             "repo": repo_json(&full_name),
         },
         "created_at": "2026-01-01T00:00:00Z",
-        "updated_at": "2026-01-01T00:00:00Z",
+        "updated_at": pr.updated_at.to_rfc3339_opts(SecondsFormat::Secs, true),
     })
 }
 
@@ -536,8 +544,26 @@ fn review_json(review: &FakeReview) -> Value {
     })
 }
 
+/// A review comment as GitHub's `pull-request-review-comment` schema describes it.
 pub(crate) fn comment_json(comment: &FakeReviewComment) -> Value {
+    let api = "https://api.github.com";
+    let html_url = format!(
+        "https://github.com/pull/{}#discussion_r{}",
+        comment.pr, comment.id
+    );
+    let pull_url = format!("{api}/pulls/{}", comment.pr);
+    let self_url = format!("{api}/pulls/comments/{}", comment.id);
     json!({
+        "url": self_url,
+        "html_url": html_url,
+        "pull_request_url": pull_url,
+        "_links": {
+            "self": { "href": self_url },
+            "html": { "href": html_url },
+            "pull_request": { "href": pull_url },
+        },
+        "author_association": "NONE",
+        "diff_hunk": "",
         "id": comment.id,
         "node_id": format!("PRRC_fake{}", comment.id),
         "pull_request_review_id": comment.review_id,
@@ -550,7 +576,7 @@ pub(crate) fn comment_json(comment: &FakeReviewComment) -> Value {
         "commit_id": comment.commit_id,
         "original_commit_id": comment.commit_id,
         "in_reply_to_id": comment.in_reply_to_id,
-        "user": user(&comment.user_login),
+        "user": super::repos::simple_user(&comment.user_login),
         "created_at": now(),
         "updated_at": now(),
     })
@@ -612,6 +638,53 @@ pub(crate) async fn get_pull(
         pr.diff.clone(),
     )
         .into_response()
+}
+
+/// The filter of the PR list.
+#[derive(serde::Deserialize)]
+pub(crate) struct PullsQuery {
+    state: Option<String>,
+}
+
+/// `GET /repos/{owner}/{repo}/pulls[?state=open|closed|all]`: the PRs in that state (`open`
+/// when not given), newest first as GitHub sorts by default, paginated; an unknown state is
+/// GitHub's 422.
+pub(crate) async fn list_pulls(
+    State(world): State<Shared>,
+    Path((owner, repo)): Path<(String, String)>,
+    Query(page): Query<PageQuery>,
+    Query(query): Query<PullsQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let repo_id = match authorized_repo(&world, &headers, &owner, &repo) {
+        Ok(id) => id,
+        Err(denied) => return denied.into_response(),
+    };
+    let state = query.state.as_deref().unwrap_or("open");
+    if !matches!(state, "open" | "closed" | "all") {
+        return unprocessable("state must be open, closed or all");
+    }
+    let items: Vec<Value> = {
+        let guard = lock(&world);
+        guard
+            .pulls
+            .range((repo_id, 0)..=(repo_id, u64::MAX))
+            .rev()
+            .filter(|(_, pr)| state == "all" || pr.state == state)
+            .map(|(_, pr)| pull_json(&guard, repo_id, pr))
+            .collect()
+    };
+    let filters = query
+        .state
+        .as_ref()
+        .map(|s| format!("state={s}"))
+        .unwrap_or_default();
+    let path = format!("/repos/{owner}/{repo}/pulls");
+    let page = Page::of(&world, &path, &filters, &page, items);
+    with_link(
+        axum::Json(Value::Array(page.items)).into_response(),
+        page.link,
+    )
 }
 
 /// One changed file as GitHub's files lists (PR files, comparisons) show it.

@@ -18,7 +18,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::state::{Token, World};
-use super::{APP_SLUG, RecordedRequest, auth, openapi, pulls, repos, route};
+use super::{
+    APP_SLUG, RecordedRequest, auth, openapi, pulls, reactions, repos, review_threads, route, teams,
+};
 
 pub(crate) type Shared = Arc<Mutex<World>>;
 
@@ -41,6 +43,7 @@ pub(crate) const ROUTES: &[(&str, &str, &str)] = &[
         "/installation/repositories",
         route::LIST_INSTALLATION_REPOS,
     ),
+    ("GET", "/repos/{owner}/{repo}/pulls", route::LIST_PULLS),
     (
         "GET",
         "/repos/{owner}/{repo}/pulls/{pull_number}",
@@ -75,6 +78,31 @@ pub(crate) const ROUTES: &[(&str, &str, &str)] = &[
         "POST",
         "/repos/{owner}/{repo}/pulls/{pull_number}/comments",
         route::CREATE_REVIEW_COMMENT,
+    ),
+    (
+        "POST",
+        "/repos/{owner}/{repo}/pulls/{pull_number}/comments/{comment_id}/replies",
+        route::CREATE_REVIEW_COMMENT_REPLY,
+    ),
+    (
+        "GET",
+        "/repos/{owner}/{repo}/pulls/comments/{comment_id}",
+        route::GET_REVIEW_COMMENT,
+    ),
+    (
+        "GET",
+        "/repos/{owner}/{repo}/pulls/comments/{comment_id}/reactions",
+        route::LIST_REVIEW_COMMENT_REACTIONS,
+    ),
+    (
+        "POST",
+        "/repos/{owner}/{repo}/pulls/comments/{comment_id}/reactions",
+        route::CREATE_REVIEW_COMMENT_REACTION,
+    ),
+    (
+        "GET",
+        "/orgs/{org}/teams/{team_slug}/memberships/{username}",
+        route::GET_TEAM_MEMBERSHIP,
     ),
     // axum's wildcard spelling of GitHub's multi-segment `{path}`; GET has no body to check.
     (
@@ -161,6 +189,7 @@ pub(crate) fn router(world: Shared, prefix: &str) -> Router {
             post(create_installation_token),
         )
         .route("/installation/repositories", get(list_installation_repos))
+        .route("/repos/{owner}/{repo}/pulls", get(pulls::list_pulls))
         .route(
             "/repos/{owner}/{repo}/pulls/{pull_number}",
             get(pulls::get_pull),
@@ -180,6 +209,23 @@ pub(crate) fn router(world: Shared, prefix: &str) -> Router {
         .route(
             "/repos/{owner}/{repo}/pulls/{pull_number}/comments",
             get(repos::list_pull_review_comments).post(pulls::create_review_comment),
+        )
+        .route(
+            "/repos/{owner}/{repo}/pulls/{pull_number}/comments/{comment_id}/replies",
+            post(review_threads::create_reply),
+        )
+        .route(
+            "/repos/{owner}/{repo}/pulls/comments/{comment_id}",
+            get(review_threads::get_review_comment),
+        )
+        .route(
+            "/repos/{owner}/{repo}/pulls/comments/{comment_id}/reactions",
+            get(reactions::list_review_comment_reactions)
+                .post(reactions::create_review_comment_reaction),
+        )
+        .route(
+            "/orgs/{org}/teams/{team_slug}/memberships/{username}",
+            get(teams::get_team_membership),
         )
         .route(
             "/repos/{owner}/{repo}/contents/{*path}",
@@ -390,6 +436,7 @@ fn permissions() -> Value {
         "checks": "write",
         "contents": "read",
         "issues": "write",
+        "members": "read",
         "metadata": "read",
         "pull_requests": "write"
     })

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
 use super::pulls::{FakeCheckRun, FakePullRequest, FakeReview, FakeReviewComment};
+use super::reactions::FakeReaction;
 use super::repos::FakeIssueComment;
 use super::{Failure, RecordedRequest};
 
@@ -126,6 +127,13 @@ pub(crate) struct World {
     pub access: HashMap<(i64, String), Access>,
     /// Issue comments by repository id, in creation order.
     pub issue_comments: BTreeMap<i64, Vec<FakeIssueComment>>,
+    /// Reactions by (repository id, review comment id), oldest first.
+    pub reactions: BTreeMap<(i64, i64), Vec<FakeReaction>>,
+    /// Team memberships by (lowercased org, lowercased team slug), then by lowercased login:
+    /// `active` or `pending`. A team is known once it has had a member.
+    pub teams: BTreeMap<(String, String), BTreeMap<String, String>>,
+    /// Installations whose App lacks the "Members: read" organization permission.
+    pub members_denied: BTreeSet<i64>,
     /// Entries a recursive tree listing holds before it is `truncated`.
     pub tree_entry_limit: usize,
     /// The last id handed out for reviews, comments and check runs (one sequence, like a
@@ -156,6 +164,9 @@ impl World {
             compares: HashMap::new(),
             access: HashMap::new(),
             issue_comments: BTreeMap::new(),
+            reactions: BTreeMap::new(),
+            teams: BTreeMap::new(),
+            members_denied: BTreeSet::new(),
             tree_entry_limit: TREE_ENTRY_LIMIT,
             last_id: 900_000,
         }
