@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
+use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use feedback::StatsBy;
 
 use crate::review::finding::Severity;
 
@@ -24,6 +26,8 @@ pub enum Command {
     Migrate,
     /// Review a local change: the working tree against a base, or a diff file.
     Review(ReviewArgs),
+    /// Acceptance and precision of the posted suggestions (reads DATABASE_URL) and exit.
+    Stats(StatsArgs),
 }
 
 /// `reviewbot review` options.
@@ -54,4 +58,109 @@ pub enum OutputFormat {
     Json,
     /// SARIF 2.1.0 (GitHub code scanning and other tools).
     Sarif,
+}
+
+/// `reviewbot stats` options.
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// One row per value of this field, and a total [default: the total only].
+    #[arg(long, value_enum, value_name = "FIELD")]
+    pub by: Option<StatsField>,
+    /// Only suggestions made at or after this day (`YYYY-MM-DD`, midnight UTC) or time (RFC
+    /// 3339, e.g. `2026-11-01T09:30:00Z`).
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = StatsFormat::Table)]
+    pub format: StatsFormat,
+}
+
+/// What `reviewbot stats --by` groups by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatsField {
+    /// test or security.
+    Kind,
+    /// The rule id, CWE or test kind.
+    Category,
+    /// The CWE id (`(none)` for tests).
+    Cwe,
+    /// The severity (`(none)` for tests).
+    Severity,
+    /// owner/name.
+    Repo,
+    /// The prompt and its version, e.g. `security/v1` (`built-in` for the analyzers).
+    PromptVersion,
+    /// The model (`built-in` for the analyzers).
+    Model,
+}
+
+impl StatsField {
+    /// The store's grouping.
+    pub fn by(self) -> StatsBy {
+        match self {
+            StatsField::Kind => StatsBy::Kind,
+            StatsField::Category => StatsBy::Category,
+            StatsField::Cwe => StatsBy::Cwe,
+            StatsField::Severity => StatsBy::Severity,
+            StatsField::Repo => StatsBy::Repo,
+            StatsField::PromptVersion => StatsBy::PromptVersion,
+            StatsField::Model => StatsBy::Model,
+        }
+    }
+}
+
+/// How `reviewbot stats` prints its figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatsFormat {
+    /// Aligned columns with a header and a total row.
+    Table,
+    /// A JSON array of objects, one per row.
+    Json,
+    /// CSV: a header, then one line per row.
+    Csv,
+}
+
+/// `--since`: `YYYY-MM-DD` is that day's midnight UTC, else an RFC 3339 time.
+pub fn parse_since(text: &str) -> Result<DateTime<Utc>, String> {
+    let text = text.trim();
+    if let Ok(day) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return Ok(day.and_time(chrono::NaiveTime::MIN).and_utc());
+    }
+    DateTime::parse_from_rfc3339(text)
+        .map(|at| at.with_timezone(&Utc))
+        .map_err(|_| format!("expected YYYY-MM-DD or an RFC 3339 time, got {text:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn since_is_a_day_at_midnight_utc_or_an_rfc3339_time() {
+        assert_eq!(
+            parse_since("2026-11-01"),
+            Ok(Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap())
+        );
+        assert_eq!(
+            parse_since("2026-11-01T10:30:00+01:00"),
+            Ok(Utc.with_ymd_and_hms(2026, 11, 1, 9, 30, 0).unwrap())
+        );
+        assert_eq!(
+            parse_since("2026-11-01T09:30:00.5Z"),
+            Ok(Utc.with_ymd_and_hms(2026, 11, 1, 9, 30, 0).unwrap()
+                + chrono::Duration::milliseconds(500))
+        );
+        for bad in ["yesterday", "2026-13-01", "2026-11-01 10:00", "", "1 week"] {
+            assert!(parse_since(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn every_stats_field_is_a_grouping_by_its_cli_name() {
+        for field in StatsField::value_variants() {
+            let name = field.to_possible_value().unwrap().get_name().to_owned();
+            assert_eq!(field.by().as_str(), name);
+        }
+    }
 }

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use bot::cli::{Cli, Command, OutputFormat, ReviewArgs};
+use bot::cli::{Cli, Command, OutputFormat, ReviewArgs, StatsArgs, StatsFormat};
 use bot::config::{self, ConfigError, ProcessEnv, ServeConfig};
 use bot::jobs::worker::WorkerSettings;
 use bot::startup::Application;
@@ -22,6 +22,7 @@ fn main() -> ExitCode {
         Command::Serve => run_async(serve()),
         Command::Migrate => run_async(migrate()),
         Command::Review(args) => review(&args),
+        Command::Stats(args) => stats(&args),
     }
 }
 
@@ -237,4 +238,42 @@ async fn migrate() -> anyhow::Result<()> {
     store.close().await;
     tracing::info!(database = %url.redacted(), "migrations applied");
     Ok(())
+}
+
+/// `reviewbot stats`: exit 0; 2 for a bad `--since` or `DATABASE_URL`; 1 when the store
+/// cannot be read.
+fn stats(args: &StatsArgs) -> ExitCode {
+    let since = match args.since.as_deref().map(bot::cli::parse_since).transpose() {
+        Ok(since) => since,
+        Err(e) => {
+            eprintln!("error: --since: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let by = args.by.map_or(feedback::StatsBy::Total, |field| field.by());
+    let format = args.format;
+    run_async(async move {
+        use anyhow::Context as _;
+        use std::io::Write as _;
+
+        let url = config::database_url(&ProcessEnv)?;
+        let store = feedback::Store::connect(url.expose())
+            .await
+            .with_context(|| format!("connect to {}", url.redacted()))?;
+        let report = store.stats_report(by, since).await;
+        store.close().await;
+        let report = report.with_context(|| format!("read stats from {}", url.redacted()))?;
+        let output = match format {
+            StatsFormat::Table => report.to_table(),
+            StatsFormat::Json => report.to_json(),
+            StatsFormat::Csv => report.to_csv(),
+        };
+        match std::io::stdout().lock().write_all(output.as_bytes()) {
+            // A reader that stopped early (`| head`) is not a failure.
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                Err(anyhow::Error::new(e).context("write to standard output"))
+            }
+            _ => Ok(()),
+        }
+    })
 }

@@ -7,12 +7,16 @@
 mod error;
 mod model;
 pub mod queue;
+pub mod stats;
 mod store;
 mod time;
+pub mod verdict;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 pub use error::StoreError;
 pub use model::*;
+pub use stats::{StatsBy, StatsReport, StatsRow};
 pub use store::{Dialect, Store};
+pub use verdict::{Rejection, Verdict, VerdictState, derive_verdict};

@@ -568,3 +568,29 @@ pub struct FeedbackEvent {
     /// When we recorded it.
     pub recorded_at: DateTime<Utc>,
 }
+
+/// A completed check run's facts, kept so a triage can re-render its verdict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckRunRecord {
+    /// `owner/name`.
+    pub repo: String,
+    /// The pull request.
+    pub pr: i64,
+    /// The head commit it reports on.
+    pub head_sha: String,
+    /// GitHub's id of the check run.
+    pub github_check_run_id: i64,
+    /// What it reports, as JSON (the bot's own format).
+    pub facts: String,
+}
+
+/// An open pull request whose reactions are polled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PollTarget {
+    /// `owner/name`.
+    pub repo: String,
+    /// The pull request.
+    pub pr: i64,
+    /// The installation to act as.
+    pub installation_id: i64,
+}

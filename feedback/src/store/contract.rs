@@ -62,6 +62,10 @@ contract!(
     a_new_round_reviews_the_same_head_again,
     pausing_a_pull_request_is_an_upsert,
     concurrent_preparations_of_one_review_agree,
+    shown_suggestions_are_found_by_fingerprint_and_comment,
+    check_run_facts_are_kept_per_head_and_the_latest_is_found,
+    reaction_polls_keep_their_etag,
+    open_pull_requests_with_recent_comments_are_polled,
 );
 
 /// Generates `<name>::sqlite` and `<name>::postgres` tests from one `async fn(Store)` given a
@@ -88,6 +92,9 @@ macro_rules! unmigrated {
 }
 
 unmigrated!(review_rounds_migration_keeps_existing_reviews_and_suggestions);
+
+/// Stats and verdicts over a seeded store.
+mod stats;
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 21, 12, 0, 0).unwrap()
@@ -1679,4 +1686,171 @@ fn both_dialects_have_the_same_migrations() {
         );
         assert!(rest.ends_with(".sql"), "{name}");
     }
+}
+
+async fn shown_suggestions_are_found_by_fingerprint_and_comment(store: Store) {
+    // One posted review with two suggestions, one review never posted.
+    let posted = prepare(&store, &review_of(SHA_A), &["fp-1", "fp-2"]).await;
+    post(&store, &posted, 77).await;
+    let unposted = prepare(&store, &review_of(SHA_B), &["fp-3"]).await;
+    let shown: Vec<SuggestionId> = store
+        .shown_suggestions("octo/repo", 12)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(
+        shown,
+        kept(&posted),
+        "never-posted suggestions were never shown"
+    );
+    let first = kept(&posted)[0];
+    let by_fp = store
+        .suggestion_by_fingerprint("octo/repo", 12, "fp-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(by_fp.id, first);
+    assert!(
+        store
+            .suggestion_by_fingerprint("octo/repo", 13, "fp-1")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let by_comment = store
+        .suggestion_by_comment("octo/repo", 1000 + first.0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(by_comment.id, first);
+    assert!(
+        store
+            .suggestion_by_comment("octo/other", 1000 + first.0)
+            .await
+            .unwrap()
+            .is_none(),
+        "a comment id is only ours in its repository"
+    );
+    assert!(
+        store
+            .suggestion_by_comment("octo/repo", 1000 + kept(&unposted)[0].0)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+async fn check_run_facts_are_kept_per_head_and_the_latest_is_found(store: Store) {
+    assert_eq!(store.latest_check_run("octo/repo", 12).await.unwrap(), None);
+    let record = |head: &str, id: i64, facts: &str| CheckRunRecord {
+        repo: "octo/repo".into(),
+        pr: 12,
+        head_sha: head.into(),
+        github_check_run_id: id,
+        facts: facts.into(),
+    };
+    store
+        .record_check_run(&record(SHA_A, 1, "{\"a\":1}"), t0())
+        .await
+        .unwrap();
+    store
+        .record_check_run(&record(SHA_B, 2, "{\"b\":1}"), t0() + secs(10))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.latest_check_run("octo/repo", 12).await.unwrap(),
+        Some(record(SHA_B, 2, "{\"b\":1}"))
+    );
+    // Re-rendered after a triage: the same head's row is replaced, and is the latest again.
+    store
+        .record_check_run(&record(SHA_A, 1, "{\"a\":2}"), t0() + secs(20))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.latest_check_run("octo/repo", 12).await.unwrap(),
+        Some(record(SHA_A, 1, "{\"a\":2}"))
+    );
+    assert_eq!(
+        store
+            .fetch_i64("SELECT COUNT(*) FROM check_runs")
+            .await
+            .unwrap(),
+        2
+    );
+}
+
+async fn reaction_polls_keep_their_etag(store: Store) {
+    assert_eq!(store.reaction_etag(5).await.unwrap(), None);
+    store
+        .set_reaction_etag(5, Some("W/\"abc\""), t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.reaction_etag(5).await.unwrap().as_deref(),
+        Some("W/\"abc\"")
+    );
+    // A multi-page answer has no usable ETag: the next poll reads it in full.
+    store
+        .set_reaction_etag(5, None, t0() + secs(1))
+        .await
+        .unwrap();
+    assert_eq!(store.reaction_etag(5).await.unwrap(), None);
+    assert_eq!(store.reaction_etag(6).await.unwrap(), None);
+}
+
+async fn open_pull_requests_with_recent_comments_are_polled(store: Store) {
+    let posted = prepare(&store, &review_of(SHA_A), &["fp-1"]).await;
+    post(&store, &posted, 77).await;
+    store
+        .upsert_pull_request("octo/repo", 12, 7, true, t0())
+        .await
+        .unwrap();
+    // Another open pull request, with nothing posted.
+    store
+        .upsert_pull_request("octo/repo", 13, 7, true, t0())
+        .await
+        .unwrap();
+    let target = PollTarget {
+        repo: "octo/repo".into(),
+        pr: 12,
+        installation_id: 7,
+    };
+    assert_eq!(
+        store.pull_requests_to_poll(t0() - secs(60)).await.unwrap(),
+        [target.clone()]
+    );
+    assert!(
+        store
+            .pull_requests_to_poll(t0() + secs(60))
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing posted since"
+    );
+    // Pausing keeps the installation; closing stops the poll.
+    store
+        .set_paused("octo/repo", 12, true, Some("mona"), t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.pull_requests_to_poll(t0() - secs(60)).await.unwrap(),
+        [target]
+    );
+    store
+        .upsert_pull_request("octo/repo", 12, 7, false, t0() + secs(5))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .pull_requests_to_poll(t0() - secs(60))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store.is_paused("octo/repo", 12).await.unwrap(),
+        "pause kept"
+    );
 }

@@ -13,7 +13,8 @@ mod ts;
 mod contract;
 
 use std::str::FromStr;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -23,6 +24,7 @@ use tracing::instrument;
 
 use crate::StoreError;
 use crate::model::*;
+use crate::stats::{StatsBy, StatsCache, StatsReport, StatsRow};
 
 /// Which SQL dialect a store speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +47,8 @@ const POOL_SIZE: u32 = 16;
 #[derive(Clone)]
 pub struct Store {
     backend: Backend,
+    /// All-time stats for `/metrics`, shared by clones.
+    stats_cache: Arc<StatsCache>,
 }
 
 #[derive(Clone)]
@@ -106,7 +110,10 @@ impl Store {
             }
             other => return Err(StoreError::UnsupportedUrl(format!("scheme {other:?}"))),
         };
-        Ok(Store { backend })
+        Ok(Store {
+            backend,
+            stats_cache: Arc::default(),
+        })
     }
 
     /// The dialect in use.
@@ -419,6 +426,91 @@ impl Store {
         dispatch!(self.review_suggestions(review))
     }
 
+    /// The suggestion with this fingerprint on a pull request, if recorded.
+    pub async fn suggestion_by_fingerprint(
+        &self,
+        repo: &str,
+        pr: i64,
+        fingerprint: &str,
+    ) -> Result<Option<Suggestion>, StoreError> {
+        dispatch!(self.suggestion_by_fingerprint(repo, pr, fingerprint))
+    }
+
+    /// The suggestion a GitHub review comment of ours carries, if any.
+    pub async fn suggestion_by_comment(
+        &self,
+        repo: &str,
+        github_comment_id: i64,
+    ) -> Result<Option<Suggestion>, StoreError> {
+        dispatch!(self.suggestion_by_comment(repo, github_comment_id))
+    }
+
+    /// The suggestions people could see on a pull request (in a posted review, or with a
+    /// comment), oldest first.
+    pub async fn shown_suggestions(
+        &self,
+        repo: &str,
+        pr: i64,
+    ) -> Result<Vec<Suggestion>, StoreError> {
+        dispatch!(self.shown_suggestions(repo, pr))
+    }
+
+    /// Records (or replaces) the facts of a head commit's check run.
+    pub async fn record_check_run(
+        &self,
+        record: &CheckRunRecord,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.record_check_run(record, now))
+    }
+
+    /// The most recently recorded check run of a pull request.
+    pub async fn latest_check_run(
+        &self,
+        repo: &str,
+        pr: i64,
+    ) -> Result<Option<CheckRunRecord>, StoreError> {
+        dispatch!(self.latest_check_run(repo, pr))
+    }
+
+    /// The ETag of a comment's reactions at the last poll.
+    pub async fn reaction_etag(
+        &self,
+        github_comment_id: i64,
+    ) -> Result<Option<String>, StoreError> {
+        dispatch!(self.reaction_etag(github_comment_id))
+    }
+
+    /// Notes a comment's reactions were polled, with the answer's ETag.
+    pub async fn set_reaction_etag(
+        &self,
+        github_comment_id: i64,
+        etag: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.set_reaction_etag(github_comment_id, etag, now))
+    }
+
+    /// Records a pull request's installation and whether it is open.
+    pub async fn upsert_pull_request(
+        &self,
+        repo: &str,
+        pr: i64,
+        installation_id: i64,
+        open: bool,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.upsert_pull_request(repo, pr, installation_id, open, now))
+    }
+
+    /// Open pull requests with a comment of ours made since `since`.
+    pub async fn pull_requests_to_poll(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<PollTarget>, StoreError> {
+        dispatch!(self.pull_requests_to_poll(since))
+    }
+
     /// Reads a suggestion.
     pub async fn get_suggestion(&self, id: SuggestionId) -> Result<Suggestion, StoreError> {
         dispatch!(self.get_suggestion(id))
@@ -456,5 +548,44 @@ impl Store {
         suggestion: SuggestionId,
     ) -> Result<Vec<FeedbackEvent>, StoreError> {
         dispatch!(self.list_feedback_events(suggestion))
+    }
+
+    /// Acceptance and precision per group of posted suggestions made at or after `since`
+    /// (all when `None`), by group name; see [`stats`](crate::stats) for the figures. Reads
+    /// suggestions as a stream: memory grows with the number of groups, not of suggestions.
+    pub async fn stats(
+        &self,
+        by: StatsBy,
+        since: Option<DateTime<Utc>>,
+    ) -> Result<Vec<StatsRow>, StoreError> {
+        Ok(self.stats_report(by, since).await?.rows)
+    }
+
+    /// [`stats`](Store::stats) with the total over all groups, from the same pass.
+    #[instrument(skip_all, fields(by = %by))]
+    pub async fn stats_report(
+        &self,
+        by: StatsBy,
+        since: Option<DateTime<Utc>>,
+    ) -> Result<StatsReport, StoreError> {
+        dispatch!(self.stats_report(by, since))
+    }
+
+    /// All-time [`stats_report`](Store::stats_report), computed at most once per `max_age`
+    /// (`now` is a monotonic clock reading): for `/metrics`, so a scrape does not scan a big
+    /// store each time. Shared by this store's clones; concurrent callers wait for one scan,
+    /// which finishes (and is cached) even if they stop waiting.
+    pub async fn cached_stats(
+        &self,
+        by: StatsBy,
+        max_age: Duration,
+        now: Instant,
+    ) -> Result<Arc<StatsReport>, StoreError> {
+        let store = self.clone();
+        self.stats_cache
+            .get_or_compute(by, max_age, now, move || async move {
+                store.stats_report(by, None).await
+            })
+            .await
     }
 }

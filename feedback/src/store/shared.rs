@@ -198,6 +198,25 @@ macro_rules! shared_store_methods {
                 .bind(Ts(s.created_at))
         }
 
+        fn feedback_event_record(row: &$row) -> Result<FeedbackEvent, StoreError> {
+            Ok(FeedbackEvent {
+                id: FeedbackEventId(row.try_get("id")?),
+                recorded_at: row.try_get::<Ts, _>("recorded_at")?.0,
+                event: NewFeedbackEvent {
+                    suggestion_id: SuggestionId(row.try_get("suggestion_id")?),
+                    github_id: row.try_get("github_id")?,
+                    source: FeedbackSource::parse(&row.try_get::<String, _>("source")?)?,
+                    action: FeedbackAction::parse(&row.try_get::<String, _>("action")?)?,
+                    actor: row.try_get("actor")?,
+                    role: FeedbackRole::parse(&row.try_get::<String, _>("role")?)?,
+                    reason: row.try_get("reason")?,
+                    note: row.try_get("note")?,
+                    human_text: row.try_get("human_text")?,
+                    occurred_at: row.try_get::<Ts, _>("occurred_at")?.0,
+                },
+            })
+        }
+
         fn review_record(row: &$row) -> Result<Review, StoreError> {
             Ok(Review {
                 id: ReviewId(row.try_get("id")?),
@@ -943,6 +962,171 @@ macro_rules! shared_store_methods {
             row.map_or(Ok(false), |row| Ok(row.try_get("paused")?))
         }
 
+        pub(super) async fn suggestion_by_fingerprint(
+            &self,
+            repo: &str,
+            pr: i64,
+            fingerprint: &str,
+        ) -> Result<Option<Suggestion>, StoreError> {
+            let row = sqlx::query(
+                "SELECT * FROM suggestions WHERE repo = $1 AND pr = $2 AND fingerprint = $3",
+            )
+            .bind(repo)
+            .bind(pr)
+            .bind(fingerprint)
+            .fetch_optional(&self.pool)
+            .await?;
+            row.as_ref().map(suggestion_record).transpose()
+        }
+
+        pub(super) async fn suggestion_by_comment(
+            &self,
+            repo: &str,
+            github_comment_id: i64,
+        ) -> Result<Option<Suggestion>, StoreError> {
+            let row = sqlx::query(
+                "SELECT * FROM suggestions WHERE repo = $1 AND github_comment_id = $2",
+            )
+            .bind(repo)
+            .bind(github_comment_id)
+            .fetch_optional(&self.pool)
+            .await?;
+            row.as_ref().map(suggestion_record).transpose()
+        }
+
+        pub(super) async fn shown_suggestions(&self, repo: &str, pr: i64) -> Result<Vec<Suggestion>, StoreError> {
+            let rows = sqlx::query(
+                "SELECT s.* FROM suggestions s LEFT JOIN reviews r ON r.id = s.review_id \
+                 WHERE s.repo = $1 AND s.pr = $2 \
+                 AND (r.github_review_id IS NOT NULL OR s.github_comment_id IS NOT NULL) \
+                 ORDER BY s.id",
+            )
+            .bind(repo)
+            .bind(pr)
+            .fetch_all(&self.pool)
+            .await?;
+            rows.iter().map(suggestion_record).collect()
+        }
+
+        pub(super) async fn record_check_run(
+            &self,
+            record: &CheckRunRecord,
+            now: DateTime<Utc>,
+        ) -> Result<(), StoreError> {
+            sqlx::query(
+                "INSERT INTO check_runs (repo, pr, head_sha, github_check_run_id, facts, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (repo, pr, head_sha) DO UPDATE SET \
+                 github_check_run_id = excluded.github_check_run_id, facts = excluded.facts, \
+                 updated_at = excluded.updated_at",
+            )
+            .bind(&record.repo)
+            .bind(record.pr)
+            .bind(&record.head_sha)
+            .bind(record.github_check_run_id)
+            .bind(&record.facts)
+            .bind(Ts(now))
+            .execute(&self.pool)
+            .await?;
+            Ok(())
+        }
+
+        pub(super) async fn latest_check_run(&self, repo: &str, pr: i64) -> Result<Option<CheckRunRecord>, StoreError> {
+            let row = sqlx::query(
+                "SELECT * FROM check_runs WHERE repo = $1 AND pr = $2 \
+                 ORDER BY updated_at DESC, id DESC LIMIT 1",
+            )
+            .bind(repo)
+            .bind(pr)
+            .fetch_optional(&self.pool)
+            .await?;
+            row.map(|row| {
+                Ok(CheckRunRecord {
+                    repo: row.try_get("repo")?,
+                    pr: row.try_get("pr")?,
+                    head_sha: row.try_get("head_sha")?,
+                    github_check_run_id: row.try_get("github_check_run_id")?,
+                    facts: row.try_get("facts")?,
+                })
+            })
+            .transpose()
+        }
+
+        pub(super) async fn reaction_etag(&self, github_comment_id: i64) -> Result<Option<String>, StoreError> {
+            let row = sqlx::query("SELECT etag FROM reaction_polls WHERE github_comment_id = $1")
+                .bind(github_comment_id)
+                .fetch_optional(&self.pool)
+                .await?;
+            Ok(match row {
+                Some(row) => row.try_get("etag")?,
+                None => None,
+            })
+        }
+
+        pub(super) async fn set_reaction_etag(
+            &self,
+            github_comment_id: i64,
+            etag: Option<&str>,
+            now: DateTime<Utc>,
+        ) -> Result<(), StoreError> {
+            sqlx::query(
+                "INSERT INTO reaction_polls (github_comment_id, etag, polled_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (github_comment_id) DO UPDATE SET etag = excluded.etag, \
+                 polled_at = excluded.polled_at",
+            )
+            .bind(github_comment_id)
+            .bind(etag)
+            .bind(Ts(now))
+            .execute(&self.pool)
+            .await?;
+            Ok(())
+        }
+
+        pub(super) async fn upsert_pull_request(
+            &self,
+            repo: &str,
+            pr: i64,
+            installation_id: i64,
+            open: bool,
+            now: DateTime<Utc>,
+        ) -> Result<(), StoreError> {
+            sqlx::query(
+                "INSERT INTO pull_requests (repo, pr, installation_id, is_open, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (repo, pr) DO UPDATE SET \
+                 installation_id = excluded.installation_id, is_open = excluded.is_open, \
+                 updated_at = excluded.updated_at",
+            )
+            .bind(repo)
+            .bind(pr)
+            .bind(installation_id)
+            .bind(open)
+            .bind(Ts(now))
+            .execute(&self.pool)
+            .await?;
+            Ok(())
+        }
+
+        pub(super) async fn pull_requests_to_poll(&self, since: DateTime<Utc>) -> Result<Vec<PollTarget>, StoreError> {
+            let rows = sqlx::query(
+                "SELECT p.repo, p.pr, p.installation_id FROM pull_requests p \
+                 WHERE p.is_open AND p.installation_id IS NOT NULL AND EXISTS ( \
+                   SELECT 1 FROM suggestions s WHERE s.repo = p.repo AND s.pr = p.pr \
+                   AND s.github_comment_id IS NOT NULL AND s.created_at >= $1) \
+                 ORDER BY p.repo, p.pr",
+            )
+            .bind(Ts(since))
+            .fetch_all(&self.pool)
+            .await?;
+            rows.iter()
+                .map(|row| {
+                    Ok(PollTarget {
+                        repo: row.try_get("repo")?,
+                        pr: row.try_get("pr")?,
+                        installation_id: row.try_get("installation_id")?,
+                    })
+                })
+                .collect()
+        }
+
         #[cfg(test)]
         pub(super) async fn migrate_to(&self, version: i64) -> Result<(), StoreError> {
             MIGRATOR.run_to(version, &self.pool).await?;
@@ -1004,26 +1188,65 @@ macro_rules! shared_store_methods {
             .bind(suggestion.0)
             .fetch_all(&self.pool)
             .await?;
-            rows.iter()
-                .map(|row| {
-                    Ok(FeedbackEvent {
-                        id: FeedbackEventId(row.try_get("id")?),
-                        recorded_at: row.try_get::<Ts, _>("recorded_at")?.0,
-                        event: NewFeedbackEvent {
-                            suggestion_id: SuggestionId(row.try_get("suggestion_id")?),
-                            github_id: row.try_get("github_id")?,
-                            source: FeedbackSource::parse(&row.try_get::<String, _>("source")?)?,
-                            action: FeedbackAction::parse(&row.try_get::<String, _>("action")?)?,
-                            actor: row.try_get("actor")?,
-                            role: FeedbackRole::parse(&row.try_get::<String, _>("role")?)?,
-                            reason: row.try_get("reason")?,
-                            note: row.try_get("note")?,
-                            human_text: row.try_get("human_text")?,
-                            occurred_at: row.try_get::<Ts, _>("occurred_at")?.0,
-                        },
-                    })
-                })
-                .collect()
+            rows.iter().map(feedback_event_record).collect()
+        }
+
+        pub(super) async fn stats_report(
+            &self,
+            by: crate::stats::StatsBy,
+            since: Option<DateTime<Utc>>,
+        ) -> Result<crate::stats::StatsReport, StoreError> {
+            // Shown suggestions with their events, one suggestion's rows together (the order
+            // of its events does not matter to `derive_verdict`). Streamed: only the current
+            // suggestion's events and the per-group sums are in memory.
+            let sql = format!(
+                "SELECT s.id AS s_id, s.kind AS s_kind, s.created_at AS s_created_at, \
+                 {group} AS s_group, f.* FROM suggestions s \
+                 LEFT JOIN reviews r ON r.id = s.review_id {model_calls}\
+                 LEFT JOIN feedback_events f ON f.suggestion_id = s.id \
+                 WHERE (r.github_review_id IS NOT NULL OR s.github_comment_id IS NOT NULL){since} \
+                 ORDER BY s.id",
+                group = by.group_sql(),
+                model_calls = if by.needs_model_call() {
+                    "LEFT JOIN model_calls m ON m.id = s.model_call_id "
+                } else {
+                    ""
+                },
+                since = if since.is_some() { " AND s.created_at >= $1" } else { "" },
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            if let Some(since) = since {
+                query = query.bind(Ts(since));
+            }
+            let mut rows = query.fetch(&self.pool);
+            let mut totals = crate::stats::Aggregator::new(by);
+            // The suggestion being read (id, kind, creation time, group) and its events.
+            let mut current: Option<(i64, SuggestionKind, DateTime<Utc>, String)> = None;
+            let mut events: Vec<FeedbackEvent> = Vec::new();
+            while let Some(row) = futures_util::TryStreamExt::try_next(&mut rows).await? {
+                let id: i64 = row.try_get("s_id")?;
+                if current.as_ref().is_none_or(|(held, ..)| *held != id) {
+                    if let Some((_, kind, created_at, group)) = current.take() {
+                        let verdict = crate::verdict::derive_verdict(kind, created_at, &events);
+                        totals.add(&group, &verdict);
+                    }
+                    events.clear();
+                    current = Some((
+                        id,
+                        SuggestionKind::parse(&row.try_get::<String, _>("s_kind")?)?,
+                        row.try_get::<Ts, _>("s_created_at")?.0,
+                        row.try_get("s_group")?,
+                    ));
+                }
+                if row.try_get::<Option<i64>, _>("id")?.is_some() {
+                    events.push(feedback_event_record(&row)?);
+                }
+            }
+            if let Some((_, kind, created_at, group)) = current {
+                let verdict = crate::verdict::derive_verdict(kind, created_at, &events);
+                totals.add(&group, &verdict);
+            }
+            Ok(totals.finish())
         }
 
         }
