@@ -13,7 +13,9 @@ use tracing::info;
 
 use crate::config::{ConfigError, ServeConfig};
 use crate::github::{GitHubApp, GitHubError};
+use crate::handlers::authz::AuthzCache;
 use crate::handlers::{Context, Model};
+use crate::jobs::scheduler;
 use crate::jobs::worker::{Worker, WorkerSettings};
 use crate::server::{self, AppState};
 
@@ -23,6 +25,7 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     workers: Vec<Worker>,
+    settings: WorkerSettings,
 }
 
 /// Unique within and across processes: worker ids own leases.
@@ -74,6 +77,8 @@ impl Application {
             github,
             model,
             retry: settings.retry,
+            security_reviewers: config.security_reviewers.clone(),
+            authz: AuthzCache::default(),
         });
         let workers = (0..config.workers)
             .map(|n| Worker::new(worker_id(n), ctx.clone(), settings.clone(), wake.clone()))
@@ -82,6 +87,7 @@ impl Application {
             listener,
             state,
             workers,
+            settings,
         })
     }
 
@@ -97,12 +103,22 @@ impl Application {
             listener,
             state,
             workers,
+            settings,
         } = self;
         let store = state.store.clone();
         info!(addr = %listener.local_addr()?, workers = workers.len(), "serving");
         let mut tasks = tokio::task::JoinSet::new();
         for worker in workers {
             tasks.spawn(worker.run(shutdown.clone()));
+        }
+        if !settings.reaction_poll.is_zero() {
+            tasks.spawn(scheduler::run(
+                store.clone(),
+                settings.retry,
+                settings.reaction_poll,
+                state.wake_workers.clone(),
+                shutdown.clone(),
+            ));
         }
         let served = axum::serve(listener, server::router(state))
             .with_graceful_shutdown(shutdown.clone().cancelled_owned())

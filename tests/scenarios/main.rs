@@ -2,7 +2,9 @@
 
 mod cli_review;
 mod deployment;
+mod feedback;
 mod installations;
+mod pr_world;
 mod processes;
 mod reviews;
 mod webhook_contract;

@@ -1,16 +1,19 @@
 //! Job handlers: one module per feature, each a plain `async fn` taking what it needs.
 
+pub mod authz;
 mod installations;
 pub mod pr_commands;
 pub mod review;
+pub mod verdicts;
 
 use feedback::queue::RetryPolicy;
 use feedback::{JobId, Store};
 
-use crate::config::ModelConfig;
+use crate::config::{ModelConfig, SecurityReviewer};
 use crate::github::GitHubApp;
 use crate::jobs::Job;
 use crate::llm::{LlmClient, LlmError};
+use authz::AuthzCache;
 
 /// The configured model, when there is one.
 #[derive(Debug, Clone)]
@@ -51,10 +54,14 @@ pub struct Context {
     pub model: Option<Model>,
     /// Retries for jobs handlers enqueue themselves.
     pub retry: RetryPolicy,
+    /// `REVIEWBOT_SECURITY_REVIEWERS`: who may `/triage` anywhere.
+    pub security_reviewers: Vec<SecurityReviewer>,
+    /// Recent permission and team answers.
+    pub authz: AuthzCache,
 }
 
 /// Which attempt of which job is running.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobMeta {
     /// The job.
     pub id: JobId,
@@ -62,6 +69,8 @@ pub struct JobMeta {
     pub attempt: i32,
     /// The attempt after which a failure is final.
     pub max_attempts: i32,
+    /// The delivery that caused it (none for jobs the bot enqueued itself).
+    pub delivery_id: Option<String>,
 }
 
 impl JobMeta {
@@ -71,9 +80,17 @@ impl JobMeta {
     }
 }
 
-/// Job kinds this version can run. Workers claim only these, so jobs for features still being
-/// built (feedback replies, commands) wait in the queue, durable, instead of failing.
-pub const HANDLED_KINDS: &[&str] = &["sync_installation", "review", "pull_request_command"];
+/// Job kinds this version can run. Workers claim only these: a job of a kind a newer version
+/// added waits in the queue, durable, for a process that knows it.
+pub const HANDLED_KINDS: &[&str] = &[
+    "sync_installation",
+    "review",
+    "pull_request_command",
+    "thread_reply",
+    "thread_state_changed",
+    "pull_request_closed",
+    "sweep_reactions",
+];
 
 /// Runs one job.
 pub async fn run(ctx: &Context, meta: JobMeta, job: Job) -> anyhow::Result<()> {
@@ -119,9 +136,61 @@ pub async fn run(ctx: &Context, meta: JobMeta, job: Job) -> anyhow::Result<()> {
             };
             pr_commands::handle(ctx, request).await
         }
-        // Not claimable yet (see HANDLED_KINDS); reaching here means a kind was added to
-        // HANDLED_KINDS without a handler.
-        other => anyhow::bail!("no handler for `{}` jobs in this version", other.kind()),
+        Job::ThreadReply {
+            installation,
+            repo,
+            pr,
+            pr_author,
+            comment,
+            in_reply_to,
+            author,
+            body,
+            previous_body,
+            at,
+        } => {
+            let request = verdicts::reply::ReplyRequest {
+                installation,
+                repo,
+                pr,
+                pr_author,
+                comment,
+                in_reply_to,
+                author,
+                body,
+                previous_body,
+                at,
+            };
+            verdicts::reply::handle(ctx, request).await
+        }
+        Job::PullRequestClosed {
+            installation,
+            repo,
+            pr,
+            merged,
+            head_sha,
+        } => verdicts::closed::handle_closed(ctx, installation, repo, pr, head_sha, merged).await,
+        Job::SweepReactions {
+            installation,
+            repo,
+            pr,
+        } => verdicts::closed::handle_sweep(ctx, installation, repo, pr).await,
+        Job::ThreadStateChanged {
+            repo,
+            resolved,
+            comment_ids,
+            actor,
+            ..
+        } => {
+            let request = verdicts::thread::ThreadRequest {
+                repo,
+                resolved,
+                comment_ids,
+                actor,
+                delivery_id: meta.delivery_id.clone(),
+                at: chrono::Utc::now(),
+            };
+            verdicts::thread::handle(ctx, request).await
+        }
     }
 }
 
@@ -130,17 +199,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn handled_kinds_are_real_job_kinds() {
-        let known = [
+    fn every_job_kind_is_claimed() {
+        let mut kinds: Vec<&str> = HANDLED_KINDS.to_vec();
+        kinds.sort_unstable();
+        let mut expected = vec![
             "review",
             "pull_request_closed",
             "thread_reply",
             "pull_request_command",
             "thread_state_changed",
             "sync_installation",
+            "sweep_reactions",
         ];
-        for kind in HANDLED_KINDS {
-            assert!(known.contains(kind), "{kind}");
-        }
+        expected.sort_unstable();
+        assert_eq!(
+            kinds, expected,
+            "a job kind no worker claims would wait forever"
+        );
     }
 }

@@ -3,6 +3,7 @@
 //! The webhook request only decides *which* jobs an event implies ([`jobs_for_event`]); all
 //! work, including any call to GitHub or the model, happens later in a worker.
 
+pub mod scheduler;
 pub mod worker;
 
 use chrono::{DateTime, Utc};
@@ -111,6 +112,15 @@ pub enum Job {
         /// Who did it.
         actor: User,
     },
+    /// Poll the reactions on our comments of one pull request (reactions send no webhook).
+    SweepReactions {
+        /// The installation to act as.
+        installation: InstallationId,
+        /// The repository.
+        repo: RepoName,
+        /// The pull request.
+        pr: PrNumber,
+    },
     /// Keep our record of an installation and its repositories current. The event only
     /// triggers it: the handler reads the installation's state from GitHub, so deliveries
     /// arriving out of order (suspend, then unsuspend) still converge on the truth.
@@ -146,6 +156,7 @@ impl Job {
             Job::PullRequestCommand { .. } => "pull_request_command",
             Job::ThreadStateChanged { .. } => "thread_state_changed",
             Job::SyncInstallation { .. } => "sync_installation",
+            Job::SweepReactions { .. } => "sweep_reactions",
         }
     }
 
@@ -154,6 +165,8 @@ impl Job {
     fn supersede_key(&self) -> Option<String> {
         match self {
             Job::Review { repo, pr, .. } => Some(format!("review:{repo}#{pr}")),
+            // A queued sweep reads the current reactions when it runs: one is enough.
+            Job::SweepReactions { repo, pr, .. } => Some(format!("reactions:{repo}#{pr}")),
             // One sync reads the whole current state, so a queued one is as good as two.
             Job::SyncInstallation { installation, .. } => {
                 Some(format!("installation:{installation}"))

@@ -38,6 +38,8 @@ pub struct WorkerSettings {
     pub retry: RetryPolicy,
     /// How long to let the job in hand finish after shutdown starts before releasing it.
     pub shutdown_grace: Duration,
+    /// How often reactions on open pull requests are polled; zero turns the poll off.
+    pub reaction_poll: Duration,
 }
 
 impl Default for WorkerSettings {
@@ -47,6 +49,9 @@ impl Default for WorkerSettings {
             retry: RetryPolicy::default(),
             // Longer than one model call with its retries, shorter than fly.toml's kill_timeout.
             shutdown_grace: Duration::from_secs(90),
+            // Ten minutes: a verdict shows up soon enough, and a quiet pull request costs
+            // only conditional requests (304s do not count against the rate limit).
+            reaction_poll: Duration::from_secs(600),
         }
     }
 }
@@ -79,6 +84,8 @@ impl WorkerSettings {
             lease: seconds("REVIEWBOT_JOB_LEASE_SECONDS", 3..=3600)?.unwrap_or(defaults.lease),
             shutdown_grace: seconds("REVIEWBOT_SHUTDOWN_GRACE_SECONDS", 0..=3600)?
                 .unwrap_or(defaults.shutdown_grace),
+            reaction_poll: seconds("REVIEWBOT_REACTION_POLL_SECONDS", 0..=86_400)?
+                .unwrap_or(defaults.reaction_poll),
             retry: defaults.retry,
         })
     }
@@ -191,6 +198,7 @@ impl Worker {
                     id: job.id,
                     attempt: job.attempt,
                     max_attempts: job.max_attempts,
+                    delivery_id: job.delivery_id.clone(),
                 };
                 self.execute(meta, parsed, shutdown).await
             }

@@ -2,6 +2,8 @@
 //! what the model cost, and whether a finding at or above the repository's `block_on`
 //! severity keeps it failing.
 
+use serde::{Deserialize, Serialize};
+
 use crate::github::checks::CheckConclusion;
 use crate::review::finding::Severity;
 
@@ -9,7 +11,7 @@ use crate::review::finding::Severity;
 pub const CHECK_NAME: &str = "reviewbot";
 
 /// What happened to one analysis.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AnalysisResult {
     /// Off in `.github/reviewbot.yml`.
     Off,
@@ -26,11 +28,21 @@ pub enum AnalysisResult {
     AlreadyPosted,
 }
 
-/// Everything the check run reports.
-#[derive(Debug, Clone, Default)]
+/// A finding that keeps the check failing until it is triaged or fixed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Blocking {
+    /// Its fingerprint on the pull request (finds its suggestion, and so its triage).
+    pub fingerprint: String,
+    /// How the check run lists it.
+    pub line: String,
+}
+
+/// Everything the check run reports. Stored with the check run, so a triage can re-render it
+/// without reviewing again.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct CheckFacts {
-    /// Per analysis (`tests`, `security`) and what happened.
-    pub analyses: Vec<(&'static str, AnalysisResult, usize)>,
+    /// Per analysis (`tests`, `security`), what happened, and how many were said before.
+    pub analyses: Vec<(String, AnalysisResult, usize)>,
     /// Files not reviewed and why.
     pub skipped: Vec<(String, String)>,
     /// Model calls, prompt and completion tokens; `None` when no model is configured.
@@ -41,8 +53,10 @@ pub struct CheckFacts {
     pub incremental_since: Option<String>,
     /// The repository's `block_on`.
     pub block_on: Option<Severity>,
-    /// Findings in the change at or above `block_on` (summary lines).
-    pub blocking: Vec<String>,
+    /// Untriaged findings in the change at or above `block_on`.
+    pub blocking: Vec<Blocking>,
+    /// Findings at or above `block_on` that a security reviewer has triaged.
+    pub triaged: usize,
     /// Suggestions and findings in the change (posted now or before).
     pub found: usize,
 }
@@ -119,14 +133,23 @@ pub fn render_check(facts: &CheckFacts) -> (CheckConclusion, String, String) {
             "\nOnly the changes since `{since}` (the last reviewed commit) went to the model.\n"
         ));
     }
+    let blocking: Vec<String> = facts.blocking.iter().map(|b| b.line.clone()).collect();
     list(
         &mut out,
         &format!(
             "Blocking (at or above `{}`; triage or fix them)",
             facts.block_on.map(Severity::as_str).unwrap_or("-")
         ),
-        &facts.blocking,
+        &blocking,
     );
+    if facts.triaged > 0 {
+        out.push_str(&format!(
+            "\n{} finding{} at or above `{}` triaged by a security reviewer.\n",
+            facts.triaged,
+            plural(facts.triaged),
+            facts.block_on.map(Severity::as_str).unwrap_or("-")
+        ));
+    }
     let skipped: Vec<String> = facts
         .skipped
         .iter()
@@ -150,14 +173,14 @@ mod tests {
         let mut facts = CheckFacts {
             analyses: vec![
                 (
-                    "tests",
+                    "tests".into(),
                     AnalysisResult::Posted {
                         comments: 2,
                         in_summary: 1,
                     },
                     1,
                 ),
-                ("security", AnalysisResult::Off, 0),
+                ("security".into(), AnalysisResult::Off, 0),
             ],
             skipped: vec![("Cargo.lock".into(), "lock file".into())],
             model: Some((4, 12_000, 800)),
@@ -174,7 +197,10 @@ mod tests {
         assert!(summary.contains("`Cargo.lock`: lock file"));
 
         facts.block_on = Some(Severity::High);
-        facts.blocking = vec!["app.py:4 [critical] Shell injection".into()];
+        facts.blocking = vec![Blocking {
+            fingerprint: "f".into(),
+            line: "app.py:4 [critical] Shell injection".into(),
+        }];
         let (conclusion, title, summary) = render_check(&facts);
         assert_eq!(conclusion, CheckConclusion::Failure);
         assert_eq!(title, "1 finding at or above high");

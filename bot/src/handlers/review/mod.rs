@@ -5,9 +5,9 @@
 //! before anything is recorded; each model call is stored as soon as the stage ends; each
 //! review is recorded, then posted, then marked posted (see `post`).
 
-mod check;
+pub(in crate::handlers) mod check;
 mod compose;
-mod gather;
+pub(in crate::handlers) mod gather;
 mod incremental;
 mod post;
 
@@ -22,6 +22,7 @@ use super::{Context, JobMeta};
 use crate::github::InstallationClient;
 use crate::github::checks::{CheckConclusion, CheckRunId, CheckState, CheckStatus};
 use crate::github::ids::{CommitSha, InstallationId, PrNumber, RepoName};
+use crate::handlers::verdicts::{adoption, triage};
 use crate::repo_config::LoadedRepoConfig;
 use crate::review::analyzers::test_gap::RepoTests;
 use crate::review::context::ChangedFile;
@@ -31,7 +32,8 @@ use crate::review::pipeline::review_with_files;
 use crate::review::publish::plan_review;
 use crate::review::render::SummaryFacts;
 use crate::review::report::AnalysisStatus;
-use check::{AnalysisResult, CHECK_NAME, CheckFacts, render_check};
+use crate::review::test_layout::is_test_file;
+use check::{AnalysisResult, Blocking, CHECK_NAME, CheckFacts, render_check};
 use compose::{Analysis, Draft};
 use gather::ConfigState;
 use post::{Planned, Published, Target};
@@ -84,6 +86,16 @@ pub(crate) async fn handle(
         info!(now = %pr.head_sha, "head moved on; this commit is not reviewed");
         return Ok(());
     }
+    // Known open: the periodic reaction poll visits it from now on.
+    ctx.store
+        .upsert_pull_request(
+            &repo.to_string(),
+            request.pr.0 as i64,
+            request.installation.0,
+            true,
+            Utc::now(),
+        )
+        .await?;
     let explicit = request.round != 0;
     if !explicit
         && ctx
@@ -125,6 +137,7 @@ pub(crate) async fn handle(
                 )
                 .await
                 .context("complete the check run")?;
+            triage::record_check(ctx, &request, &check_run, &facts).await?;
             Ok(())
         }
         Err(e) => {
@@ -394,13 +407,17 @@ async fn review(
         })
         .collect();
     facts.found = current.len();
-    if let Some(block_on) = config.config.block_on {
-        facts.blocking = current
+    let blocking: Vec<Blocking> = match config.config.block_on {
+        Some(block_on) if config.config.analyses.security => current
             .iter()
             .filter(|d| d.candidate.severity.is_some_and(|s| s >= block_on))
-            .map(|d| d.summary_line())
-            .collect();
-    }
+            .map(|d| Blocking {
+                fingerprint: d.candidate.fingerprint(),
+                line: d.summary_line(),
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
 
     let target = Target {
         installation: &request.installation,
@@ -420,7 +437,7 @@ async fn review(
         if !on {
             facts
                 .analyses
-                .push((analysis.as_str(), AnalysisResult::Off, 0));
+                .push((analysis.as_str().to_owned(), AnalysisResult::Off, 0));
             continue;
         }
         let mine: Vec<Draft> = drafts
@@ -470,7 +487,27 @@ async fn review(
         );
         facts
             .analyses
-            .push((analysis.as_str(), result, plan.duplicates));
+            .push((analysis.as_str().to_owned(), result, plan.duplicates));
     }
+    // Suggested tests that landed in this push: accepted, or modified as they landed.
+    let changed_tests: Vec<String> = files
+        .iter()
+        .filter(|f| f.language.is_some_and(|l| is_test_file(&f.path, l)))
+        .map(|f| f.path.clone())
+        .collect();
+    adoption::check(
+        ctx,
+        client,
+        repo,
+        &request.pr,
+        &request.head_sha,
+        &changed_tests,
+    )
+    .await?;
+    // After posting, every blocking finding has its suggestion, and so its triage.
+    let (blocking, triaged) =
+        triage::split_triaged(&ctx.store, &repo_text, request.pr.0 as i64, blocking).await?;
+    facts.blocking = blocking;
+    facts.triaged = triaged;
     Ok(facts)
 }

@@ -1,0 +1,479 @@
+//! The feedback loop end to end: every row of DESIGN.md's feedback table, through the real
+//! server, against the fake GitHub — commands in review threads (and who may give them),
+//! reactions (polled, added then removed), suggested tests landing in a push, resolved
+//! threads, a closed pull request, and a triage turning the check run green.
+
+use e2e::fake_azure::schema_name;
+use e2e::{Backend, TestApp, on_both_backends, webhook_fixture};
+use feedback::verdict::{VerdictState, derive_verdict};
+use feedback::{
+    FeedbackAction, FeedbackEvent, FeedbackRole, FeedbackSource, JobState, SuggestionId,
+    TriageState,
+};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::pr_world::*;
+
+on_both_backends!(
+    commands_in_threads_become_verdicts_from_people_allowed_to_give_them,
+    reactions_are_polled_and_a_removed_one_is_retracted,
+    a_suggested_test_that_lands_is_adopted_verbatim_or_edited,
+    triage_turns_a_blocking_check_green_and_closing_ignores_the_rest,
+);
+
+/// The PR author in the fake GitHub.
+const AUTHOR: &str = "octocat";
+
+/// Reviews the pull request at `HEAD` and returns (test suggestion, finding) comment ids and
+/// suggestion ids.
+async fn reviewed(app: &TestApp) -> ((i64, SuggestionId), (i64, SuggestionId)) {
+    deliver(
+        app,
+        "open",
+        &pull_request_event("opened", HEAD, None),
+        JobState::Done,
+    )
+    .await;
+    let comments = app.github.review_comments(REPO, PR);
+    let find = |needle: &str| {
+        let c = comments
+            .iter()
+            .find(|c| c.body.contains(needle))
+            .unwrap_or_else(|| panic!("no comment with {needle}: {comments:#?}"));
+        (c.id, bot::review::render::parse_marker(&c.body).unwrap())
+    };
+    (find("Suggested test"), find("Command injection"))
+}
+
+/// A `pull_request_review_comment` event for comment `id`: `author` replying `body` to
+/// comment `to`, after an edit from `edited_from` when given.
+fn reply_event(id: i64, to: i64, author: &str, body: &str, edited_from: Option<&str>) -> Vec<u8> {
+    let file = if edited_from.is_some() {
+        "edited.payload.json"
+    } else {
+        "created.payload.json"
+    };
+    let mut event: Value =
+        serde_json::from_slice(&webhook_fixture("pull_request_review_comment", file)).unwrap();
+    event["installation"]["id"] = json!(INSTALLATION);
+    event["pull_request"]["user"]["login"] = json!(AUTHOR);
+    event["comment"]["id"] = json!(id);
+    event["comment"]["in_reply_to_id"] = json!(to);
+    event["comment"]["body"] = json!(body);
+    event["comment"]["user"]["login"] = json!(author);
+    event["comment"]["user"]["type"] = json!("User");
+    event["sender"]["login"] = json!(author);
+    if let Some(before) = edited_from {
+        event["changes"] = json!({ "body": { "from": before } });
+    }
+    serde_json::to_vec(&event).unwrap()
+}
+
+/// `author` replies `body` to comment `to` on GitHub, and GitHub tells us (delivery
+/// `delivery`); waits for the job. Returns the reply's id.
+async fn say(app: &TestApp, delivery: &str, to: i64, author: &str, body: &str) -> i64 {
+    let id = app.github.add_review_reply(REPO, PR, to, author, body);
+    let event = reply_event(id, to, author, body, None);
+    settle(app, "pull_request_review_comment", delivery, &event).await;
+    id
+}
+
+/// Delivers an event and waits for the job it implies (if any) to finish.
+async fn settle(app: &TestApp, event: &str, delivery: &str, body: &[u8]) {
+    assert_eq!(
+        app.deliver(event, delivery, body).await,
+        StatusCode::ACCEPTED,
+        "{delivery}"
+    );
+    let jobs = app.store.list_jobs(None).await.unwrap();
+    if let Some(job) = jobs
+        .iter()
+        .find(|j| j.delivery_id.as_deref() == Some(delivery))
+    {
+        app.wait_for_job(job.id, JobState::Done).await;
+    }
+}
+
+async fn events(app: &TestApp, id: SuggestionId) -> Vec<FeedbackEvent> {
+    app.store.list_feedback_events(id).await.unwrap()
+}
+
+async fn verdict(app: &TestApp, id: SuggestionId) -> feedback::verdict::Verdict {
+    let s = app.store.get_suggestion(id).await.unwrap();
+    derive_verdict(
+        s.suggestion.kind,
+        s.suggestion.created_at,
+        &events(app, id).await,
+    )
+}
+
+/// Our answers in review threads.
+fn answers(app: &TestApp) -> Vec<String> {
+    let bot = app.github.bot_login();
+    app.github
+        .review_comments(REPO, PR)
+        .into_iter()
+        .filter(|c| c.user_login == bot && c.in_reply_to_id.is_some())
+        .map(|c| c.body)
+        .collect()
+}
+
+async fn commands_in_threads_become_verdicts_from_people_allowed_to_give_them(backend: Backend) {
+    let Some((app, _azure)) = world(backend).await else {
+        return;
+    };
+    let github = &app.github;
+    github.set_permission(REPO, "writer", "write");
+    github.set_permission(REPO, "drive-by", "read");
+    let ((test_comment, test), (finding_comment, finding)) = reviewed(&app).await;
+
+    // The author accepts the suggested test; acknowledged with a reaction.
+    let accept = "@reviewbot-test[bot] /ACCEPT  thanks";
+    let accepted = say(&app, "r-1", test_comment, AUTHOR, accept).await;
+    let recorded = events(&app, test).await;
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(
+        (
+            recorded[0].event.action,
+            recorded[0].event.role,
+            recorded[0].event.note.as_deref()
+        ),
+        (FeedbackAction::Accept, FeedbackRole::Author, Some("thanks"))
+    );
+    assert_eq!(github.reactions(REPO, accepted).len(), 1, "acknowledged");
+
+    // Redelivery (same delivery: 200) and a second delivery of the same comment: no change.
+    let again = reply_event(accepted, test_comment, AUTHOR, accept, None);
+    assert_eq!(
+        app.deliver("pull_request_review_comment", "r-1", &again)
+            .await,
+        StatusCode::OK
+    );
+    settle(&app, "pull_request_review_comment", "r-1-again", &again).await;
+    assert_eq!(events(&app, test).await.len(), 1);
+
+    // Someone without write access: refused, said why, nothing stored.
+    say(&app, "r-2", test_comment, "drive-by", "/reject noisy").await;
+    assert_eq!(events(&app, test).await.len(), 1);
+    assert!(
+        answers(&app)
+            .iter()
+            .any(|a| a.contains("@drive-by") && a.contains("write access")),
+        "{:#?}",
+        answers(&app)
+    );
+
+    // A writer's /modify: the latest explicit verdict wins.
+    let modify =
+        "/modify keeps it short\n```python\ndef test_run():\n    assert run('true')\n```\n";
+    say(&app, "r-3", test_comment, "writer", modify).await;
+    match verdict(&app, test).await.state {
+        VerdictState::Modified { human_text } => assert_eq!(
+            human_text.as_deref(),
+            Some("def test_run():\n    assert run('true')\n")
+        ),
+        other => panic!("{other:?}"),
+    }
+
+    // Quoting the bot's instructions is not a command; an unknown command gets the forms.
+    let musing = "> Reply `/accept`, `/reject …`\nI'll think about it";
+    let thinking = say(&app, "r-4", test_comment, "writer", musing).await;
+    say(&app, "r-5", test_comment, "writer", "/approve").await;
+    assert_eq!(events(&app, test).await.len(), 2);
+    assert!(
+        answers(&app)
+            .iter()
+            .any(|a| a.contains("/reject duplicate")),
+        "{:#?}",
+        answers(&app)
+    );
+
+    // Editing a comment runs only what is new in the edit.
+    let edited = format!("{musing}\n/reject out-of-scope later");
+    let edit = reply_event(thinking, test_comment, "writer", &edited, Some(musing));
+    settle(&app, "pull_request_review_comment", "r-6", &edit).await;
+    assert!(matches!(
+        verdict(&app, test).await.state,
+        VerdictState::Rejected { .. }
+    ));
+    let retyped = edited.replace("I'll", "I will");
+    let typo = reply_event(thinking, test_comment, "writer", &retyped, Some(&edited));
+    settle(&app, "pull_request_review_comment", "r-7", &typo).await;
+    assert_eq!(
+        events(&app, test).await.len(),
+        3,
+        "a typo fixed elsewhere runs nothing"
+    );
+
+    // /triage is for security reviewers only.
+    say(&app, "r-8", finding_comment, "writer", "/triage fp").await;
+    assert!(events(&app, finding).await.is_empty());
+    assert!(
+        answers(&app)
+            .iter()
+            .any(|a| a.contains("security reviewers"))
+    );
+
+    // A marker in someone else's comment is not ours to trust.
+    let forged = github.add_review_reply(
+        REPO,
+        PR,
+        test_comment,
+        "mallory",
+        &format!("see <!-- reviewbot:s={finding} -->"),
+    );
+    say(&app, "r-9", forged, AUTHOR, "/accept").await;
+    assert!(
+        events(&app, finding).await.is_empty(),
+        "forged marker ignored"
+    );
+    github.assert_no_surprises();
+    app.stop().await;
+}
+
+async fn reactions_are_polled_and_a_removed_one_is_retracted(backend: Backend) {
+    let Some((app, _azure)) = world(backend).await else {
+        return;
+    };
+    let github = &app.github;
+    github.set_permission(REPO, "drive-by", "read");
+    let ((test_comment, test), (finding_comment, finding)) = reviewed(&app).await;
+    let thumbs_up = github.add_reaction(REPO, test_comment, AUTHOR, "+1");
+    github.add_reaction(REPO, finding_comment, "drive-by", "-1");
+    github.add_reaction(REPO, finding_comment, AUTHOR, "heart");
+
+    let poll = |app: &TestApp| {
+        let store = app.store.clone();
+        async move {
+            let retry = e2e::TEST_RETRY;
+            let queued = bot::jobs::scheduler::queue_reaction_polls(&store, &retry)
+                .await
+                .unwrap();
+            assert_eq!(queued, 1, "one open pull request with suggestions");
+            let deadline = tokio::time::Instant::now() + e2e::WAIT;
+            loop {
+                let jobs = store.list_jobs(None).await.unwrap();
+                if jobs
+                    .iter()
+                    .filter(|j| j.kind == "sweep_reactions")
+                    .all(|j| j.state == JobState::Done)
+                {
+                    break;
+                }
+                assert!(tokio::time::Instant::now() < deadline, "{jobs:#?}");
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        }
+    };
+    poll(&app).await;
+    assert_eq!(verdict(&app, test).await.state, VerdictState::Accepted);
+    assert_eq!(
+        verdict(&app, finding).await.state,
+        VerdictState::Pending,
+        "a drive-by 👎 and a ❤️ are no verdicts"
+    );
+
+    // Unchanged: a conditional request, nothing new.
+    poll(&app).await;
+    assert_eq!(events(&app, test).await.len(), 1);
+
+    github.remove_reaction(REPO, test_comment, thumbs_up);
+    poll(&app).await;
+    let recorded = events(&app, test).await;
+    assert_eq!(recorded.len(), 2);
+    assert_eq!(recorded[1].event.action, FeedbackAction::Retract);
+    assert_eq!(
+        verdict(&app, test).await.state,
+        VerdictState::Pending,
+        "the 👍 was taken back"
+    );
+
+    // Closed with no verdict: ignored (after a last poll).
+    github.update_pull_request(REPO, PR, |pr| pr.state = "closed".into());
+    let mut closed: Value =
+        serde_json::from_slice(&pull_request_event("closed", HEAD, None)).unwrap();
+    closed["pull_request"]["state"] = json!("closed");
+    settle(
+        &app,
+        "pull_request",
+        "close-1",
+        &serde_json::to_vec(&closed).unwrap(),
+    )
+    .await;
+    for id in [test, finding] {
+        assert_eq!(verdict(&app, id).await.state, VerdictState::Ignored, "{id}");
+    }
+    app.stop().await;
+}
+
+async fn a_suggested_test_that_lands_is_adopted_verbatim_or_edited(backend: Backend) {
+    let Some((app, azure)) = world(backend).await else {
+        return;
+    };
+    let github = &app.github;
+    let ((_, test), _) = reviewed(&app).await;
+    // The push adds the suggested test as it was suggested, and the model says nothing new.
+    azure.respond_with(|request| match schema_name(request) {
+        "security_findings" => json!({"findings": []}).to_string(),
+        _ => json!({"suggestions": []}).to_string(),
+    });
+    let suggested = "def test_run_returns_true(monkeypatch):\n    monkeypatch.setattr(os, 'system', lambda c: 0)\n    assert run('true') is True\n";
+    let test_file = format!("import os\n\nfrom app import run\n\n\n{suggested}");
+    github.update_pull_request(REPO, PR, |pr| pr.head_sha = HEAD2.into());
+    github.set_diff(
+        REPO,
+        PR,
+        &format!("{DIFF}{}", new_file_diff("tests/test_app.py", &test_file)),
+    );
+    github.set_file(REPO, HEAD2, "app.py", APP_PY.as_bytes());
+    github.set_file(REPO, HEAD2, "tests/test_app.py", test_file.as_bytes());
+    deliver(
+        &app,
+        "push-adopt",
+        &pull_request_event("synchronize", HEAD2, Some(HEAD)),
+        JobState::Done,
+    )
+    .await;
+    let recorded = events(&app, test).await;
+    assert_eq!(recorded.len(), 1, "{recorded:#?}");
+    assert_eq!(
+        (recorded[0].event.source, recorded[0].event.action),
+        (FeedbackSource::Adoption, FeedbackAction::Accept)
+    );
+    app.stop().await;
+
+    // Edited: a second world where the test landed renamed, with a changed lambda.
+    let Some((app, azure)) = world(backend).await else {
+        return;
+    };
+    let github = &app.github;
+    let ((_, test), _) = reviewed(&app).await;
+    azure.respond_with(|request| match schema_name(request) {
+        "security_findings" => json!({"findings": []}).to_string(),
+        _ => json!({"suggestions": []}).to_string(),
+    });
+    let landed = "def test_run_reports_success(monkeypatch):\n    monkeypatch.setattr(os, 'system', lambda cmd: 0)\n    assert run('true') is True\n";
+    let test_file = format!("import os\n\nfrom app import run\n\n\n{landed}");
+    github.update_pull_request(REPO, PR, |pr| pr.head_sha = HEAD2.into());
+    github.set_diff(
+        REPO,
+        PR,
+        &format!("{DIFF}{}", new_file_diff("tests/test_app.py", &test_file)),
+    );
+    github.set_file(REPO, HEAD2, "app.py", APP_PY.as_bytes());
+    github.set_file(REPO, HEAD2, "tests/test_app.py", test_file.as_bytes());
+    deliver(
+        &app,
+        "push-edit",
+        &pull_request_event("synchronize", HEAD2, Some(HEAD)),
+        JobState::Done,
+    )
+    .await;
+    match verdict(&app, test).await.state {
+        VerdictState::Modified { human_text } => assert_eq!(human_text.as_deref(), Some(landed)),
+        other => panic!("{other:?}"),
+    }
+    app.stop().await;
+}
+
+/// A diff adding `path` with `content`.
+fn new_file_diff(path: &str, content: &str) -> String {
+    let lines: Vec<&str> = content.lines().collect();
+    let mut out = format!(
+        "diff --git a/{path} b/{path}\nnew file mode 100644\nindex 0000000..4444444\n--- /dev/null\n+++ b/{path}\n@@ -0,0 +1,{} @@\n",
+        lines.len()
+    );
+    for line in lines {
+        out.push_str(&format!("+{line}\n"));
+    }
+    out
+}
+
+async fn triage_turns_a_blocking_check_green_and_closing_ignores_the_rest(backend: Backend) {
+    let Some((app, _azure)) = world(backend).await else {
+        return;
+    };
+    let github = &app.github;
+    github.set_file(
+        REPO,
+        "main",
+        ".github/reviewbot.yml",
+        b"block_on: high\nsecurity_reviewers: [sec-lead, codertocat/appsec]\n",
+    );
+    github.set_team_member("codertocat", "appsec", "team-member", "active");
+    let ((test_comment, test), (finding_comment, finding)) = reviewed(&app).await;
+    let check = |app: &TestApp| app.github.check_runs(REPO).into_iter().next().unwrap();
+    assert_eq!(check(&app).conclusion.as_deref(), Some("failure"));
+
+    // needs-info keeps it failing; a team member's fp settles it.
+    say(
+        &app,
+        "t-1",
+        finding_comment,
+        "sec-lead",
+        "/triage needs-info which input?",
+    )
+    .await;
+    assert_eq!(check(&app).conclusion.as_deref(), Some("failure"));
+    let fp = "/triage fp only called with constants";
+    say(&app, "t-2", finding_comment, "team-member", fp).await;
+    let run = check(&app);
+    assert_ne!(
+        run.conclusion.as_deref(),
+        Some("failure"),
+        "{run:#?} {:#?} {:#?}",
+        events(&app, finding).await,
+        answers(&app)
+    );
+    assert!(
+        run.summary
+            .unwrap_or_default()
+            .contains("triaged by a security reviewer")
+    );
+    let v = verdict(&app, finding).await;
+    assert_eq!(v.triage, Some(TriageState::FalsePositive));
+    assert!(matches!(v.state, VerdictState::Rejected { .. }));
+
+    // A resolved thread is a weak signal; closing the pull request marks the rest ignored.
+    let mut resolved: Value = serde_json::from_slice(&webhook_fixture(
+        "pull_request_review_thread",
+        "resolved.payload.json",
+    ))
+    .unwrap();
+    resolved["installation"]["id"] = json!(INSTALLATION);
+    resolved["thread"]["comments"][0]["id"] = json!(test_comment);
+    settle(
+        &app,
+        "pull_request_review_thread",
+        "th-1",
+        &serde_json::to_vec(&resolved).unwrap(),
+    )
+    .await;
+    assert_eq!(
+        events(&app, test).await[0].event.action,
+        FeedbackAction::Resolve
+    );
+
+    github.update_pull_request(REPO, PR, |pr| pr.state = "closed".into());
+    let mut closed: Value =
+        serde_json::from_slice(&pull_request_event("closed", HEAD, None)).unwrap();
+    closed["pull_request"]["state"] = json!("closed");
+    settle(
+        &app,
+        "pull_request",
+        "close-1",
+        &serde_json::to_vec(&closed).unwrap(),
+    )
+    .await;
+    assert_eq!(
+        verdict(&app, test).await.state,
+        VerdictState::Accepted,
+        "the resolved thread still counts"
+    );
+    assert!(matches!(
+        verdict(&app, finding).await.state,
+        VerdictState::Rejected { .. }
+    ));
+    app.stop().await;
+}
