@@ -164,6 +164,7 @@ fn review(args: &ReviewArgs) -> ExitCode {
                     test_files: &test_files,
                     installation_id: None,
                     deployment: config.config.deployment.as_deref(),
+                    learnings: &Default::default(),
                 };
                 runtime.block_on(bot::review::model_review::run_model(client, task, &files))
             });

@@ -20,6 +20,7 @@ on_both_backends!(
     reactions_are_polled_and_a_removed_one_is_retracted,
     a_suggested_test_that_lands_is_adopted_verbatim_or_edited,
     triage_turns_a_blocking_check_green_and_closing_ignores_the_rest,
+    noise_control_mutes_what_people_reject_and_learnings_reach_the_prompt,
 );
 
 /// The PR author in the fake GitHub.
@@ -475,5 +476,122 @@ async fn triage_turns_a_blocking_check_green_and_closing_ignores_the_rest(backen
         verdict(&app, finding).await.state,
         VerdictState::Rejected { .. }
     ));
+    app.stop().await;
+}
+
+/// The model after the first push: a new command-injection finding (same CWE, new title).
+fn second_answer(request: &Value) -> String {
+    match schema_name(request) {
+        "security_findings" => json!({"findings": [{
+            "path": "app.py", "line": 14, "cwe": "CWE-78", "severity": "high", "confidence": 0.95,
+            "title": "Shell use in remove()", "explanation": "e", "fix": "f"
+        }]})
+        .to_string(),
+        _ => json!({"suggestions": []}).to_string(),
+    }
+}
+
+async fn noise_control_mutes_what_people_reject_and_learnings_reach_the_prompt(backend: Backend) {
+    let Some((app, azure)) = world(backend).await else {
+        return;
+    };
+    let github = &app.github;
+    github.set_permission(REPO, "writer", "write");
+    github.set_file(
+        REPO,
+        "main",
+        ".github/reviewbot.yml",
+        b"noise_control:\n  window: 1\n  min_acceptance_rate: 0.5\n",
+    );
+    let ((test_comment, _), (finding_comment, _)) = reviewed(&app).await;
+    say(
+        &app,
+        "n-1",
+        finding_comment,
+        "writer",
+        "/reject noisy we sanitise cmd upstream",
+    )
+    .await;
+    let modify = "/modify\n```python\ndef test_run_ok():\n    assert run('true')\n```\n";
+    say(&app, "n-2", test_comment, "writer", modify).await;
+
+    // The next push: the model finds another CWE-78; that category is muted now.
+    azure.respond_with(second_answer);
+    let before = azure.requests().len();
+    github.update_pull_request(REPO, PR, |pr| pr.head_sha = HEAD2.into());
+    github.set_diff(REPO, PR, DIFF2);
+    github.set_file(REPO, HEAD2, "app.py", APP_PY2.as_bytes());
+    github.set_compare(REPO, HEAD, HEAD2, PUSH2);
+    deliver(
+        &app,
+        "push-n",
+        &pull_request_event("synchronize", HEAD2, Some(HEAD)),
+        JobState::Done,
+    )
+    .await;
+    let cwe78_on = |app: &TestApp, head: &str| {
+        app.github
+            .review_comments(REPO, PR)
+            .into_iter()
+            .filter(|c| c.commit_id == head && c.in_reply_to_id.is_none())
+            .filter(|c| c.body.contains("CWE-78"))
+            .count()
+    };
+    assert_eq!(cwe78_on(&app, HEAD2), 0, "muted: not posted");
+    let run = github
+        .check_runs(REPO)
+        .into_iter()
+        .find(|r| r.head_sha == HEAD2)
+        .unwrap();
+    let summary = run.summary.unwrap_or_default();
+    assert!(
+        summary.contains("muted `CWE-78`")
+            && summary.contains("as noisy")
+            && summary.contains("/reviewbot unmute CWE-78"),
+        "{summary}"
+    );
+    // What people said reached both prompts, as learnings.
+    let requests = azure.requests();
+    let system = |schema: &str| {
+        requests[before..]
+            .iter()
+            .find(|r| schema_name(r) == schema)
+            .and_then(|r| r["messages"][0]["content"].as_str().map(str::to_owned))
+            .unwrap()
+    };
+    assert!(
+        system("security_findings").contains("Avoid: \"Command injection in run()\" (CWE-78) was rejected as noisy: we sanitise cmd upstream"),
+        "{}",
+        system("security_findings")
+    );
+    assert!(
+        system("suggested_tests").contains("Prefer: for \"run() reports success\" people kept their own version: def test_run_ok(): assert run('true')"),
+        "{}",
+        system("suggested_tests")
+    );
+
+    // Unmuted: only verdicts from now on count, so the next review speaks again.
+    run_command(
+        &app,
+        "n-3",
+        &command(9100, "writer", "/reviewbot unmute CWE-78"),
+    )
+    .await;
+    const HEAD3: &str = "6e3d2bf2cb8d5c3f1f62c1d0f7a7091c2c0a0b22";
+    github.update_pull_request(REPO, PR, |pr| pr.head_sha = HEAD3.into());
+    github.set_file(REPO, HEAD3, "app.py", APP_PY2.as_bytes());
+    deliver(
+        &app,
+        "push-n3",
+        &pull_request_event("synchronize", HEAD3, Some(HEAD2)),
+        JobState::Done,
+    )
+    .await;
+    let again = app
+        .github
+        .review_comments(REPO, PR)
+        .into_iter()
+        .any(|c| c.commit_id == HEAD3 && c.body.contains("Shell use in remove()"));
+    assert!(again, "the CWE-78 finding is posted again");
     app.stop().await;
 }

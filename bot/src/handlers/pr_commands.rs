@@ -20,12 +20,14 @@ pub enum PrCommand {
     Pause,
     /// Start them again.
     Resume,
+    /// Let a category noise control muted speak again (counting only verdicts from now on).
+    Unmute(String),
     /// `/reviewbot <something else>`: answered with the valid forms.
     Unknown(String),
 }
 
 /// The valid forms, as answered to an unknown command.
-const USAGE: &str = "`/reviewbot review` (review the current commit now), `/reviewbot pause` (no automatic reviews on this pull request), `/reviewbot resume`.";
+const USAGE: &str = "`/reviewbot review` (review the current commit now), `/reviewbot pause` (no automatic reviews on this pull request), `/reviewbot resume`, `/reviewbot unmute <category>` (a category the review summary says is muted).";
 
 /// The first command in a comment. Quoted lines and code blocks are not commands: people
 /// quote the bot's own instructions back.
@@ -59,6 +61,13 @@ pub fn parse_command(body: &str) -> Option<PrCommand> {
             "review" => PrCommand::Review,
             "pause" => PrCommand::Pause,
             "resume" => PrCommand::Resume,
+            // Categories are rule ids, CWEs or test kinds: one word, kept as written.
+            "unmute" => match words.next() {
+                Some(category) if category.len() <= 100 => {
+                    PrCommand::Unmute(category.trim_matches('`').to_owned())
+                }
+                _ => PrCommand::Unknown("unmute".into()),
+            },
             other => PrCommand::Unknown(other.to_owned()),
         });
     }
@@ -149,6 +158,15 @@ pub(crate) async fn handle(ctx: &Context, request: CommandRequest) -> anyhow::Re
                 .await?;
             "automatic reviews are paused on this pull request. `/reviewbot resume` starts them again; `/reviewbot review` still reviews on request.".into()
         }
+        PrCommand::Unmute(category) => {
+            ctx.store
+                .unmute_category(&repo, category, &request.author.login, now)
+                .await?;
+            format!(
+                "`{}` is unmuted in this repository: noise control counts only verdicts from now on.",
+                category.replace('`', "'")
+            )
+        }
         PrCommand::Resume => {
             ctx.store
                 .set_paused(&repo, pr, false, Some(&request.author.login), now)
@@ -215,5 +233,13 @@ mod tests {
         assert_eq!(parse_command("```\n/reviewbot pause\n```"), None);
         assert_eq!(parse_command("we should /reviewbot pause"), None);
         assert_eq!(parse_command("/reviewbotty review"), None);
+        assert_eq!(
+            parse_command("/reviewbot unmute `python.os-system`"),
+            Some(PrCommand::Unmute("python.os-system".into()))
+        );
+        assert_eq!(
+            parse_command("/reviewbot unmute"),
+            Some(PrCommand::Unknown("unmute".into()))
+        );
     }
 }

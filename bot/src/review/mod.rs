@@ -8,6 +8,7 @@ pub mod context;
 pub mod diff;
 pub mod finding;
 pub mod languages;
+pub mod learnings;
 pub mod local;
 pub mod model_output;
 pub mod model_review;

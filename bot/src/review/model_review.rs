@@ -3,7 +3,7 @@
 //! items kept with the call that produced them. Used by `reviewbot review` when a model is
 //! configured, and by the review job, which also records every call in the store.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::budget::{DEFAULT_CHUNK_TOKENS, change_units, plan_chunks};
 use super::context::{ChangedFile, FileContext, parse_context};
@@ -273,6 +273,8 @@ pub struct ModelTask<'a> {
     pub installation_id: Option<i64>,
     /// A deployment named by the repository's config instead of the configured one.
     pub deployment: Option<&'a str>,
+    /// The repository's learnings per prompt id (`tests`, `security`).
+    pub learnings: &'a HashMap<String, Vec<String>>,
 }
 
 /// How one analysis fared over the chunks.
@@ -363,6 +365,10 @@ pub async fn run_model(client: &LlmClient, task: ModelTask<'_>, files: &[Changed
             learnings: vec![],
         };
         for prompt in &prompts {
+            let vars = PromptVars {
+                learnings: task.learnings.get(&prompt.id).cloned().unwrap_or_default(),
+                ..vars.clone()
+            };
             let Ok(rendered) = prompt.render(&vars) else {
                 run.problems
                     .push(format!("prompt {} could not be rendered", prompt.id));

@@ -118,6 +118,8 @@ pub struct SummaryFacts {
     pub skipped: Vec<(String, String)>,
     /// Prompt and completion tokens used.
     pub tokens: (u64, u64),
+    /// Categories noise control held back, and why (one line each).
+    pub quietened: Vec<String>,
 }
 
 /// Most summary lines listed before "and N more": the summary must stay readable.
@@ -153,6 +155,13 @@ pub fn render_summary(facts: &SummaryFacts) -> String {
                 "- … and {} more\n",
                 facts.in_summary.len() - MAX_SUMMARY_LINES
             ));
+        }
+    }
+    if !facts.quietened.is_empty() {
+        out.push_str(if out.ends_with('\n') { "\n" } else { "\n\n" });
+        out.push_str("Quietened by this repository's feedback:\n");
+        for line in facts.quietened.iter().take(MAX_SUMMARY_LINES) {
+            out.push_str(&format!("- {}\n", sanitize_prose(line, 400)));
         }
     }
     if !facts.skipped.is_empty() {
@@ -253,6 +262,7 @@ mod tests {
                 ("logo.png".into(), "binary file".into()),
             ],
             tokens: (1200, 340),
+            quietened: vec!["muted `CWE-327` (1 not posted): 9 of the last 10 were rejected (7 as noisy); `/reviewbot unmute CWE-327` brings it back".into()],
         };
         insta::assert_snapshot!(render_summary(&facts));
     }

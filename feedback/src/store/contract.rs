@@ -66,6 +66,7 @@ contract!(
     check_run_facts_are_kept_per_head_and_the_latest_is_found,
     reaction_polls_keep_their_etag,
     open_pull_requests_with_recent_comments_are_polled,
+    recent_feedback_by_category_and_kind_newest_first_and_unmutes,
 );
 
 /// Generates `<name>::sqlite` and `<name>::postgres` tests from one `async fn(Store)` given a
@@ -1819,7 +1820,7 @@ async fn open_pull_requests_with_recent_comments_are_polled(store: Store) {
     };
     assert_eq!(
         store.pull_requests_to_poll(t0() - secs(60)).await.unwrap(),
-        [target.clone()]
+        std::slice::from_ref(&target)
     );
     assert!(
         store
@@ -1852,5 +1853,108 @@ async fn open_pull_requests_with_recent_comments_are_polled(store: Store) {
     assert!(
         store.is_paused("octo/repo", 12).await.unwrap(),
         "pause kept"
+    );
+}
+
+async fn recent_feedback_by_category_and_kind_newest_first_and_unmutes(store: Store) {
+    let call = store.insert_model_call(&model_call()).await.unwrap();
+    let mut ids = Vec::new();
+    for (i, (fp, category, kind)) in [
+        ("a", "CWE-78", SuggestionKind::Security),
+        ("b", "CWE-78", SuggestionKind::Security),
+        ("c", "CWE-89", SuggestionKind::Security),
+        ("d", "test.unit", SuggestionKind::Test),
+        ("e", "CWE-78", SuggestionKind::Security),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let Inserted::New(id) = store
+            .insert_suggestion(&NewSuggestion {
+                category: category.into(),
+                kind,
+                created_at: t0() + secs(i as i64),
+                ..suggestion(call, fp)
+            })
+            .await
+            .unwrap()
+        else {
+            panic!()
+        };
+        ids.push(id);
+    }
+    // Feedback on all but "e" (no event: not part of any window).
+    for (n, id) in ids[..4].iter().enumerate() {
+        let event = NewFeedbackEvent {
+            suggestion_id: *id,
+            github_id: format!("comment:{n}"),
+            source: FeedbackSource::Command,
+            action: FeedbackAction::Reject,
+            actor: "mona".into(),
+            role: FeedbackRole::Writer,
+            reason: Some("noisy".into()),
+            note: None,
+            human_text: None,
+            occurred_at: t0() + secs(10),
+        };
+        store.append_feedback_event(&event, t0()).await.unwrap();
+    }
+    let window = store
+        .recent_feedback_in_category("octo/repo", "CWE-78", t0() - secs(1), 10)
+        .await
+        .unwrap();
+    let got: Vec<(SuggestionId, usize)> = window.iter().map(|(s, e)| (s.id, e.len())).collect();
+    assert_eq!(
+        got,
+        [(ids[1], 1), (ids[0], 1)],
+        "newest first, with their events"
+    );
+    let limited = store
+        .recent_feedback_in_category("octo/repo", "CWE-78", t0() - secs(1), 1)
+        .await
+        .unwrap();
+    assert_eq!(limited.len(), 1);
+    let since = store
+        .recent_feedback_in_category("octo/repo", "CWE-78", t0() + secs(1), 10)
+        .await
+        .unwrap();
+    assert_eq!(since.len(), 1, "only suggestions made since");
+    let tests = store
+        .recent_feedback_of_kind("octo/repo", SuggestionKind::Test, t0() - secs(1), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        tests.iter().map(|(s, _)| s.id).collect::<Vec<_>>(),
+        [ids[3]]
+    );
+
+    assert_eq!(
+        store
+            .category_unmuted_at("octo/repo", "CWE-78")
+            .await
+            .unwrap(),
+        None
+    );
+    store
+        .unmute_category("octo/repo", "CWE-78", "mona", t0() + secs(30))
+        .await
+        .unwrap();
+    store
+        .unmute_category("octo/repo", "CWE-78", "hubot", t0() + secs(60))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .category_unmuted_at("octo/repo", "CWE-78")
+            .await
+            .unwrap(),
+        Some(t0() + secs(60))
+    );
+    assert_eq!(
+        store
+            .category_unmuted_at("octo/other", "CWE-78")
+            .await
+            .unwrap(),
+        None
     );
 }

@@ -511,6 +511,50 @@ impl Store {
         dispatch!(self.pull_requests_to_poll(since))
     }
 
+    /// A repository's suggestions of one category that have feedback, made since `since`,
+    /// newest first (at most `limit`), each with its events: noise control's window.
+    pub async fn recent_feedback_in_category(
+        &self,
+        repo: &str,
+        category: &str,
+        since: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<(Suggestion, Vec<FeedbackEvent>)>, StoreError> {
+        dispatch!(self.recent_feedback_in_category(repo, category, since, limit))
+    }
+
+    /// A repository's suggestions of one kind that have feedback, made since `since`, newest
+    /// first (at most `limit`), each with its events: where learnings come from.
+    pub async fn recent_feedback_of_kind(
+        &self,
+        repo: &str,
+        kind: SuggestionKind,
+        since: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<(Suggestion, Vec<FeedbackEvent>)>, StoreError> {
+        dispatch!(self.recent_feedback_of_kind(repo, kind, since, limit))
+    }
+
+    /// `/reviewbot unmute <category>`: noise control starts counting afresh from `now`.
+    pub async fn unmute_category(
+        &self,
+        repo: &str,
+        category: &str,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.unmute_category(repo, category, by, now))
+    }
+
+    /// When a repository's category was last unmuted.
+    pub async fn category_unmuted_at(
+        &self,
+        repo: &str,
+        category: &str,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        dispatch!(self.category_unmuted_at(repo, category))
+    }
+
     /// Reads a suggestion.
     pub async fn get_suggestion(&self, id: SuggestionId) -> Result<Suggestion, StoreError> {
         dispatch!(self.get_suggestion(id))

@@ -1127,6 +1127,97 @@ macro_rules! shared_store_methods {
                 .collect()
         }
 
+        /// Suggestions with feedback, newest first, with their events.
+        async fn with_events(&self, rows: Vec<$row>) -> Result<Vec<(Suggestion, Vec<FeedbackEvent>)>, StoreError> {
+            let mut out = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let suggestion = suggestion_record(row)?;
+                let events = self.list_feedback_events(suggestion.id).await?;
+                out.push((suggestion, events));
+            }
+            Ok(out)
+        }
+
+        pub(super) async fn recent_feedback_in_category(
+            &self,
+            repo: &str,
+            category: &str,
+            since: DateTime<Utc>,
+            limit: i64,
+        ) -> Result<Vec<(Suggestion, Vec<FeedbackEvent>)>, StoreError> {
+            let rows = sqlx::query(
+                "SELECT s.* FROM suggestions s WHERE s.repo = $1 AND s.category = $2 \
+                 AND s.created_at >= $3 \
+                 AND EXISTS (SELECT 1 FROM feedback_events e WHERE e.suggestion_id = s.id) \
+                 ORDER BY s.id DESC LIMIT $4",
+            )
+            .bind(repo)
+            .bind(category)
+            .bind(Ts(since))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+            self.with_events(rows).await
+        }
+
+        pub(super) async fn recent_feedback_of_kind(
+            &self,
+            repo: &str,
+            kind: SuggestionKind,
+            since: DateTime<Utc>,
+            limit: i64,
+        ) -> Result<Vec<(Suggestion, Vec<FeedbackEvent>)>, StoreError> {
+            let rows = sqlx::query(
+                "SELECT s.* FROM suggestions s WHERE s.repo = $1 AND s.kind = $2 \
+                 AND s.created_at >= $3 \
+                 AND EXISTS (SELECT 1 FROM feedback_events e WHERE e.suggestion_id = s.id) \
+                 ORDER BY s.id DESC LIMIT $4",
+            )
+            .bind(repo)
+            .bind(kind.as_str())
+            .bind(Ts(since))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+            self.with_events(rows).await
+        }
+
+        pub(super) async fn unmute_category(
+            &self,
+            repo: &str,
+            category: &str,
+            by: &str,
+            now: DateTime<Utc>,
+        ) -> Result<(), StoreError> {
+            sqlx::query(
+                "INSERT INTO category_unmutes (repo, category, unmuted_by, unmuted_at) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (repo, category) DO UPDATE SET \
+                 unmuted_by = excluded.unmuted_by, unmuted_at = excluded.unmuted_at",
+            )
+            .bind(repo)
+            .bind(category)
+            .bind(by)
+            .bind(Ts(now))
+            .execute(&self.pool)
+            .await?;
+            Ok(())
+        }
+
+        pub(super) async fn category_unmuted_at(
+            &self,
+            repo: &str,
+            category: &str,
+        ) -> Result<Option<DateTime<Utc>>, StoreError> {
+            let row = sqlx::query(
+                "SELECT unmuted_at FROM category_unmutes WHERE repo = $1 AND category = $2",
+            )
+            .bind(repo)
+            .bind(category)
+            .fetch_optional(&self.pool)
+            .await?;
+            row.map(|row| Ok(row.try_get::<Ts, _>("unmuted_at")?.0)).transpose()
+        }
+
         #[cfg(test)]
         pub(super) async fn migrate_to(&self, version: i64) -> Result<(), StoreError> {
             MIGRATOR.run_to(version, &self.pool).await?;

@@ -8,7 +8,7 @@ use crate::review::context::ChangedFile;
 use crate::review::diff::{Diff, LineKind};
 
 /// New-side lines added by `since` (the diff from the last reviewed head to this one), per path.
-fn added_lines(since: &Diff) -> BTreeMap<String, BTreeSet<u32>> {
+pub fn added_lines(since: &Diff) -> BTreeMap<String, BTreeSet<u32>> {
     let mut added: BTreeMap<String, BTreeSet<u32>> = BTreeMap::new();
     for file in &since.files {
         let lines = file

@@ -9,9 +9,10 @@ pub(in crate::handlers) mod check;
 mod compose;
 pub(in crate::handlers) mod gather;
 mod incremental;
+mod noise;
 mod post;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use anyhow::Context as _;
 use chrono::Utc;
@@ -239,39 +240,57 @@ async fn report_config_error(
     Ok(())
 }
 
+/// After a push: the last reviewed head and what the push changed since (GitHub's compare).
+/// `None` for a first or requested review, or when the last head is gone (force-pushed away)
+/// or the comparison too large: then the whole change is reviewed again, and fingerprints
+/// keep anything said before from being repeated.
+async fn push_since_last_review(
+    ctx: &Context,
+    client: &InstallationClient,
+    request: &ReviewRequest,
+) -> anyhow::Result<Option<(String, crate::review::diff::Diff)>> {
+    if request.round != 0 {
+        return Ok(None);
+    }
+    let repo_text = request.repo.to_string();
+    let Some(last) = ctx
+        .store
+        .last_reviewed_head(&repo_text, request.pr.0 as i64)
+        .await?
+        .filter(|last| last != request.head_sha.as_str())
+    else {
+        return Ok(None);
+    };
+    let compared = client
+        .compare_diff(&request.repo, &CommitSha(last.clone()), &request.head_sha)
+        .await
+        .context("compare with the last reviewed commit")?;
+    Ok(compared
+        .as_deref()
+        .and_then(|d| parse_diff(d).ok())
+        .map(|push| (last, push)))
+}
+
 /// The model's part, when one is configured: on the whole change, or after a push on what
 /// the push added. Every call is stored before anything is posted.
 async fn model_stage(
     ctx: &Context,
     meta: &JobMeta,
-    client: &InstallationClient,
     request: &ReviewRequest,
     config: &LoadedRepoConfig,
     files: &[ChangedFile],
     repo_tests: RepoTests<'_>,
-) -> anyhow::Result<Option<(ModelRun, Vec<Option<ModelCallId>>, Option<String>)>> {
+    push: Option<&crate::review::diff::Diff>,
+) -> anyhow::Result<Option<(ModelRun, Vec<Option<ModelCallId>>)>> {
     let Some(model) = &ctx.model else {
         return Ok(None);
     };
     let repo_text = request.repo.to_string();
     let pr = request.pr.0 as i64;
-    let mut since = None;
-    let mut to_model: Vec<ChangedFile> = files.to_vec();
-    if request.round == 0
-        && let Some(last) = ctx.store.last_reviewed_head(&repo_text, pr).await?
-        && last != request.head_sha.as_str()
-    {
-        let compared = client
-            .compare_diff(&request.repo, &CommitSha(last.clone()), &request.head_sha)
-            .await
-            .context("compare with the last reviewed commit")?;
-        // Gone (force-pushed away) or too large to compare: review the whole change again;
-        // fingerprints keep anything said before from being repeated.
-        if let Some(push) = compared.as_deref().and_then(|d| parse_diff(d).ok()) {
-            to_model = incremental::only_new_lines(files, &push);
-            since = Some(last);
-        }
-    }
+    let to_model: Vec<ChangedFile> = match push {
+        Some(push) => incremental::only_new_lines(files, push),
+        None => files.to_vec(),
+    };
     let deployment = config
         .config
         .deployment
@@ -284,6 +303,7 @@ async fn model_stage(
         test_files: repo_tests.test_files,
         installation_id: Some(request.installation.0),
         deployment: config.config.deployment.as_deref(),
+        learnings: &learnings(ctx, &repo_text).await?,
     };
     let run = if to_model.is_empty() {
         ModelRun::default()
@@ -323,7 +343,7 @@ async fn model_stage(
             );
         }
     }
-    Ok(Some((run, ids, since)))
+    Ok(Some((run, ids)))
 }
 
 /// Reads the change, runs the analyses, posts the reviews; returns what the check run says.
@@ -352,7 +372,17 @@ async fn review(
     };
     let (report, files) =
         review_with_files(&diff, Some(&sources), &[], repo_tests, config, model_status);
-    let model = model_stage(ctx, meta, client, request, config, &files, repo_tests).await?;
+    let push = push_since_last_review(ctx, client, request).await?;
+    let model = model_stage(
+        ctx,
+        meta,
+        request,
+        config,
+        &files,
+        repo_tests,
+        push.as_ref().map(|(_, diff)| diff),
+    )
+    .await?;
 
     let mut model_drafts: Vec<Draft> = Vec::new();
     let mut facts = CheckFacts {
@@ -371,7 +401,7 @@ async fn review(
     }
     let empty = Vec::new();
     let calls = match &model {
-        Some((run, ids, since)) => {
+        Some((run, ids)) => {
             let language_of = |path: &str| {
                 files
                     .iter()
@@ -387,17 +417,39 @@ async fn review(
             );
             facts.model = Some((run.calls, run.tokens.0, run.tokens.1));
             facts.problems.extend(run.problems.iter().cloned());
-            facts.incremental_since = since.clone();
+            facts.incremental_since = push.as_ref().map(|(last, _)| last.clone());
             ids
         }
         None => &empty,
     };
-    let drafts = compose::merge(&report.findings, model_drafts);
+    // Everything the change holds now decides the check; what gets posted is narrower.
+    let all = compose::merge(&report.findings, model_drafts);
+    let (drafts, quietened) = quieten(ctx, &repo.to_string(), config, all.clone()).await?;
+    // After a push, the built-in analyzers speak only about the push's lines too: the rest
+    // was said (or deliberately left unsaid) at the last review.
+    let drafts = match &push {
+        Some((_, push)) => {
+            let fresh = incremental::added_lines(push);
+            drafts
+                .into_iter()
+                .filter(|d| {
+                    d.source == feedback::SuggestionSource::Model
+                        || fresh
+                            .get(&d.candidate.path)
+                            .is_some_and(|lines| lines.contains(&d.candidate.line))
+                })
+                .collect()
+        }
+        None => drafts,
+    };
+    facts
+        .problems
+        .extend(quietened.iter().map(|(_, line)| line.clone()));
     let tokens = facts.model.map(|(_, i, o)| (i, o)).unwrap_or_default();
     // Findings still in the code count toward block_on whether or not they were posted
     // before: triage (or a fix) is what clears them.
     let thresholds = &config.config;
-    let current: Vec<&Draft> = drafts
+    let current: Vec<&Draft> = all
         .iter()
         .filter(|d| {
             d.candidate.confidence >= thresholds.min_confidence
@@ -459,6 +511,11 @@ async fn review(
             below_threshold: plan.below_threshold,
             skipped: facts.skipped.clone(),
             tokens,
+            quietened: quietened
+                .iter()
+                .filter(|(a, _)| *a == analysis)
+                .map(|(_, line)| line.clone())
+                .collect(),
             ..SummaryFacts::default()
         };
         let planned = Planned {
@@ -510,4 +567,116 @@ async fn review(
     facts.blocking = blocking;
     facts.triaged = triaged;
     Ok(facts)
+}
+
+/// How far back learnings and noise control look.
+const FEEDBACK_HORIZON: chrono::Duration = chrono::Duration::days(90);
+
+/// The repository's recent decided suggestions of `kind`, with their verdicts and events,
+/// newest first.
+async fn decided(
+    ctx: &Context,
+    repo: &str,
+    kind: feedback::SuggestionKind,
+) -> anyhow::Result<
+    Vec<(
+        feedback::Suggestion,
+        feedback::verdict::Verdict,
+        Vec<feedback::FeedbackEvent>,
+    )>,
+> {
+    let recent = ctx
+        .store
+        .recent_feedback_of_kind(repo, kind, Utc::now() - FEEDBACK_HORIZON, 50)
+        .await?;
+    Ok(recent
+        .into_iter()
+        .map(|(s, events)| {
+            let verdict = feedback::verdict::derive_verdict(
+                s.suggestion.kind,
+                s.suggestion.created_at,
+                &events,
+            );
+            (s, verdict, events)
+        })
+        .collect())
+}
+
+/// Learnings per prompt: what this repository's reviewers rejected or rewrote lately.
+async fn learnings(ctx: &Context, repo: &str) -> anyhow::Result<HashMap<String, Vec<String>>> {
+    let mut out = HashMap::new();
+    for (prompt, kind) in [
+        ("tests", feedback::SuggestionKind::Test),
+        ("security", feedback::SuggestionKind::Security),
+    ] {
+        let notes = crate::review::learnings::learnings(&decided(ctx, repo, kind).await?);
+        if !notes.is_empty() {
+            out.insert(prompt.to_owned(), notes);
+        }
+    }
+    Ok(out)
+}
+
+/// Noise control over `drafts`: muted categories dropped, categories on probation cut to
+/// confident suggestions. Returns what remains and one line per category held back, with the
+/// analysis whose review it belongs to.
+async fn quieten(
+    ctx: &Context,
+    repo: &str,
+    config: &LoadedRepoConfig,
+    drafts: Vec<Draft>,
+) -> anyhow::Result<(Vec<Draft>, Vec<(Analysis, String)>)> {
+    let noise = &config.config.noise_control;
+    let categories: std::collections::BTreeMap<String, Analysis> = drafts
+        .iter()
+        .map(|d| (d.candidate.category.clone(), d.analysis))
+        .collect();
+    let mut gates = HashMap::new();
+    for category in categories.keys().cloned() {
+        let since = ctx
+            .store
+            .category_unmuted_at(repo, &category)
+            .await?
+            .unwrap_or_else(|| Utc::now() - FEEDBACK_HORIZON);
+        let verdicts: Vec<_> = ctx
+            .store
+            .recent_feedback_in_category(repo, &category, since, i64::from(noise.window) * 3)
+            .await?
+            .into_iter()
+            .map(|(s, events)| {
+                feedback::verdict::derive_verdict(
+                    s.suggestion.kind,
+                    s.suggestion.created_at,
+                    &events,
+                )
+            })
+            .collect();
+        gates.insert(category, noise::gate(&verdicts, noise));
+    }
+    let mut held: HashMap<String, usize> = HashMap::new();
+    let kept = drafts
+        .into_iter()
+        .filter(|d| {
+            let pass = match &gates[&d.candidate.category] {
+                noise::Gate::Open => true,
+                noise::Gate::Probation { .. } => {
+                    d.candidate.confidence >= noise::PROBATION_CONFIDENCE
+                }
+                noise::Gate::Muted { .. } => false,
+            };
+            if !pass {
+                *held.entry(d.candidate.category.clone()).or_default() += 1;
+            }
+            pass
+        })
+        .collect();
+    let mut lines: Vec<(Analysis, String)> = gates
+        .iter()
+        .filter_map(|(category, gate)| {
+            let line = noise::explain(category, gate, held.get(category).copied().unwrap_or(0))?;
+            Some((categories[category], line))
+        })
+        .collect();
+    lines.sort();
+    Ok((kept, lines))
 }

@@ -21,7 +21,7 @@ fn settles(state: TriageState) -> bool {
 }
 
 /// Splits blocking findings into those still blocking and the number a security reviewer
-/// has triaged.
+/// has triaged; findings never shown on the pull request are dropped.
 pub async fn split_triaged(
     store: &Store,
     repo: &str,
@@ -35,7 +35,9 @@ pub async fn split_triaged(
             .suggestion_by_fingerprint(repo, pr, &finding.fingerprint)
             .await?
         {
-            None => false,
+            // Never shown (muted by noise control): nobody could triage it, so it cannot
+            // hold the check.
+            None => continue,
             Some(s) => {
                 let events = store.list_feedback_events(s.id).await?;
                 derive_verdict(s.suggestion.kind, s.suggestion.created_at, &events)
