@@ -4,6 +4,7 @@ pub mod app;
 pub mod checks;
 pub mod client;
 pub mod compare;
+pub mod contents;
 pub mod error;
 pub mod ids;
 pub mod issue_comments;

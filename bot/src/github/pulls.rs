@@ -157,6 +157,19 @@ struct ContentWire {
     content: Option<String>,
     #[serde(default)]
     size: Option<u64>,
+    /// The blob SHA, which `PUT …/contents/{path}` wants back to replace the file.
+    #[serde(default)]
+    sha: Option<String>,
+}
+
+/// `/repos/{owner}/{repo}/contents/{path}` with every part escaped (a leading `/` ignored).
+pub(crate) fn contents_path(repo: &RepoName, path: &str) -> String {
+    let escaped_path: Vec<String> = path
+        .trim_start_matches('/')
+        .split('/')
+        .map(encode_component)
+        .collect();
+    format!("{}/contents/{}", repo_path(repo), escaped_path.join("/"))
 }
 
 /// `/repos/{owner}/{repo}` with both parts escaped.
@@ -311,16 +324,39 @@ impl InstallationClient {
         path: &str,
         git_ref: &str,
     ) -> Result<Option<Vec<u8>>, GitHubError> {
+        Ok(self
+            .read_file(repo, path, git_ref)
+            .await?
+            .map(|(bytes, _)| bytes))
+    }
+
+    /// [`Self::file_at`], with the file's blob SHA: what
+    /// [`put_file`](Self::put_file) needs to replace the file. A file answer without a `sha`
+    /// is a [`GitHubError::Decode`].
+    pub async fn file_with_sha(
+        &self,
+        repo: &RepoName,
+        path: &str,
+        git_ref: &str,
+    ) -> Result<Option<(Vec<u8>, String)>, GitHubError> {
+        match self.read_file(repo, path, git_ref).await? {
+            None => Ok(None),
+            Some((bytes, Some(sha))) => Ok(Some((bytes, sha))),
+            Some((_, None)) => Err(GitHubError::Decode(format!("{path}: no blob sha"))),
+        }
+    }
+
+    /// The body of [`Self::file_at`]: the bytes and the blob SHA, if GitHub sent one.
+    async fn read_file(
+        &self,
+        repo: &RepoName,
+        path: &str,
+        git_ref: &str,
+    ) -> Result<Option<(Vec<u8>, Option<String>)>, GitHubError> {
         const ROUTE: &str = "/repos/{owner}/{repo}/contents/{path}";
-        let escaped_path: Vec<String> = path
-            .trim_start_matches('/')
-            .split('/')
-            .map(encode_component)
-            .collect();
         let uri = format!(
-            "{}/contents/{}?ref={}",
-            repo_path(repo),
-            escaped_path.join("/"),
+            "{}?ref={}",
+            contents_path(repo, path),
             encode_component(git_ref)
         );
         let response: RawResponse =
@@ -348,9 +384,10 @@ impl InstallationClient {
         if content.kind != "file" {
             return Ok(None);
         }
+        let sha = content.sha;
         match content.encoding.as_deref() {
             Some("base64") => decode_base64(content.content.as_deref().unwrap_or_default())
-                .map(Some)
+                .map(|bytes| Some((bytes, sha)))
                 .ok_or_else(|| GitHubError::Decode(format!("{path}: content is not base64"))),
             Some("none") => {
                 let size = content.size.unwrap_or(0);
@@ -378,7 +415,7 @@ impl InstallationClient {
                 if len > MAX_FILE_BYTES {
                     return Err(too_large(path, len));
                 }
-                Ok(Some(raw.body.to_vec()))
+                Ok(Some((raw.body.to_vec(), sha)))
             }
             other => Err(GitHubError::Decode(format!(
                 "{path}: unknown content encoding {other:?}"
@@ -431,9 +468,46 @@ pub(crate) fn decode_base64(text: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// Standard base64 with padding and no line breaks, as GitHub takes file contents.
+pub(crate) fn encode_base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | (u32::from(b) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn encode_base64_pads_and_round_trips_through_decode() {
+        assert_eq!(encode_base64(b""), "");
+        assert_eq!(encode_base64(b"a"), "YQ==");
+        assert_eq!(encode_base64(b"hi"), "aGk=");
+        assert_eq!(encode_base64(b"hello!"), "aGVsbG8h");
+        assert_eq!(encode_base64(&[0xff, 0xef]), "/+8=");
+        for len in 0..=300usize {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 37 + len) as u8).collect();
+            assert_eq!(
+                decode_base64(&encode_base64(&bytes)).as_deref(),
+                Some(&bytes[..]),
+                "length {len}"
+            );
+        }
+    }
 
     #[test]
     fn decode_base64_handles_padding_and_line_breaks() {

@@ -16,6 +16,7 @@
 //! ```
 
 mod auth;
+mod contents;
 mod openapi;
 mod pulls;
 mod reactions;
@@ -25,6 +26,8 @@ mod routes;
 mod state;
 mod teams;
 
+#[cfg(test)]
+mod contents_tests;
 #[cfg(test)]
 mod feedback_tests;
 #[cfg(test)]
@@ -105,6 +108,8 @@ pub mod route {
     pub const GET_TEAM_MEMBERSHIP: &str = "teams/get-membership-for-user-in-org";
     /// `GET /repos/{owner}/{repo}/contents/{path}` (JSON, or the raw media type)
     pub const GET_CONTENT: &str = "repos/get-content";
+    /// `PUT /repos/{owner}/{repo}/contents/{path}`
+    pub const PUT_CONTENT: &str = "repos/create-or-update-file-contents";
     /// `GET /repos/{owner}/{repo}/compare/{basehead}` (JSON, or the diff media type)
     pub const COMPARE_COMMITS: &str = "repos/compare-commits-with-basehead";
     /// `GET /repos/{owner}/{repo}/git/trees/{tree_sha}`

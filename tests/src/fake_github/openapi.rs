@@ -20,10 +20,11 @@ pub(crate) fn spec() -> &'static Value {
 }
 
 /// The operation object for `method` (lowercase or not) on a path template, if in the subset.
+/// axum's wildcard segments (`{*path}`) are read as GitHub's plain ones (`{path}`).
 pub(crate) fn operation(method: &str, template: &str) -> Option<&'static Value> {
     spec()
         .get("paths")?
-        .get(template)?
+        .get(template.replace("{*", "{"))?
         .get(method.to_ascii_lowercase())
 }
 

@@ -1038,7 +1038,7 @@ pub(crate) async fn get_content(
         "name": name,
         "path": path,
         "content": inline,
-        "sha": format!("{:040x}", content.len()),
+        "sha": super::contents::blob_sha(content),
         "url": "", "git_url": null, "html_url": null, "download_url": null,
         "_links": { "git": null, "html": null, "self": "" },
     }))

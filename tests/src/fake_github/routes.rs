@@ -19,7 +19,8 @@ use serde_json::{Value, json};
 
 use super::state::{Token, World};
 use super::{
-    APP_SLUG, RecordedRequest, auth, openapi, pulls, reactions, repos, review_threads, route, teams,
+    APP_SLUG, RecordedRequest, auth, contents, openapi, pulls, reactions, repos, review_threads,
+    route, teams,
 };
 
 pub(crate) type Shared = Arc<Mutex<World>>;
@@ -104,11 +105,16 @@ pub(crate) const ROUTES: &[(&str, &str, &str)] = &[
         "/orgs/{org}/teams/{team_slug}/memberships/{username}",
         route::GET_TEAM_MEMBERSHIP,
     ),
-    // axum's wildcard spelling of GitHub's multi-segment `{path}`; GET has no body to check.
+    // axum's wildcard spelling of GitHub's multi-segment `{path}` (openapi.rs maps it back).
     (
         "GET",
         "/repos/{owner}/{repo}/contents/{*path}",
         route::GET_CONTENT,
+    ),
+    (
+        "PUT",
+        "/repos/{owner}/{repo}/contents/{*path}",
+        route::PUT_CONTENT,
     ),
     (
         "POST",
@@ -229,7 +235,7 @@ pub(crate) fn router(world: Shared, prefix: &str) -> Router {
         )
         .route(
             "/repos/{owner}/{repo}/contents/{*path}",
-            get(pulls::get_content),
+            get(pulls::get_content).put(contents::put_content),
         )
         .route(
             "/repos/{owner}/{repo}/check-runs",
@@ -430,11 +436,12 @@ fn timestamp(at: chrono::DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// The permissions the test App was granted (what a review bot needs).
+/// The permissions the test App was granted (what a review bot needs; `contents: write` for
+/// committing suggested changes with `PUT …/contents/{path}`).
 fn permissions() -> Value {
     json!({
         "checks": "write",
-        "contents": "read",
+        "contents": "write",
         "issues": "write",
         "members": "read",
         "metadata": "read",

@@ -115,6 +115,9 @@ pub(crate) struct World {
     pub pulls: BTreeMap<(i64, u64), FakePullRequest>,
     /// File contents by (repository id, git ref, path).
     pub contents: HashMap<(i64, String, String), Vec<u8>>,
+    /// Commits made by `PUT …/contents/{path}`, by (repository id, branch), oldest first:
+    /// (commit SHA, message).
+    pub commits: BTreeMap<(i64, String), Vec<(String, String)>>,
     /// Reviews by repository id, in creation order.
     pub reviews: BTreeMap<i64, Vec<FakeReview>>,
     /// Review comments by repository id, in creation order.
@@ -158,6 +161,7 @@ impl World {
             violations: Vec::new(),
             pulls: BTreeMap::new(),
             contents: HashMap::new(),
+            commits: BTreeMap::new(),
             reviews: BTreeMap::new(),
             review_comments: BTreeMap::new(),
             check_runs: BTreeMap::new(),
