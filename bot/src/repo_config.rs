@@ -54,6 +54,25 @@ pub enum Mode {
     Auto,
 }
 
+/// What `mode: auto` may commit after a human's `/accept`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AutoCommit {
+    /// Test kinds (`test.unit`, `test.edge_case`, …) that may be committed; none by default.
+    pub categories: Vec<String>,
+    /// Only suggestions at least this confident.
+    pub min_confidence: f32,
+}
+
+impl Default for AutoCommit {
+    fn default() -> Self {
+        AutoCommit {
+            categories: Vec::new(),
+            min_confidence: 0.9,
+        }
+    }
+}
+
 /// When a category of suggestions is quietened because people keep rejecting it.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -98,6 +117,8 @@ pub struct RepoConfig {
     pub security_reviewers: Vec<String>,
     /// `suggest` or `auto`.
     pub mode: Mode,
+    /// What `mode: auto` may commit.
+    pub auto: AutoCommit,
     /// Noise-control thresholds.
     pub noise_control: NoiseControl,
 }
@@ -115,6 +136,7 @@ impl Default for RepoConfig {
             block_on: None,
             security_reviewers: Vec::new(),
             mode: Mode::Suggest,
+            auto: AutoCommit::default(),
             noise_control: NoiseControl::default(),
         }
     }
@@ -178,6 +200,12 @@ pub fn parse_repo_config(yaml: &str) -> Result<LoadedRepoConfig, RepoConfigError
         return Err(RepoConfigError(format!(
             "max_comments must be between 1 and {MAX_INLINE_COMMENTS}, not {}",
             config.max_comments
+        )));
+    }
+    if !(0.0..=1.0).contains(&config.auto.min_confidence) {
+        return Err(RepoConfigError(format!(
+            "auto.min_confidence must be between 0 and 1, not {}",
+            config.auto.min_confidence
         )));
     }
     let noise = &config.noise_control;

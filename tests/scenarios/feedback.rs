@@ -21,6 +21,7 @@ on_both_backends!(
     a_suggested_test_that_lands_is_adopted_verbatim_or_edited,
     triage_turns_a_blocking_check_green_and_closing_ignores_the_rest,
     noise_control_mutes_what_people_reject_and_learnings_reach_the_prompt,
+    auto_mode_commits_an_accepted_test_only_after_a_human_accepts_it,
 );
 
 /// The PR author in the fake GitHub.
@@ -593,5 +594,69 @@ async fn noise_control_mutes_what_people_reject_and_learnings_reach_the_prompt(b
         .into_iter()
         .any(|c| c.commit_id == HEAD3 && c.body.contains("Shell use in remove()"));
     assert!(again, "the CWE-78 finding is posted again");
+    app.stop().await;
+}
+
+async fn auto_mode_commits_an_accepted_test_only_after_a_human_accepts_it(backend: Backend) {
+    let Some((app, _azure)) = world(backend).await else {
+        return;
+    };
+    let github = &app.github;
+    github.set_permission(REPO, "drive-by", "read");
+    github.set_permission(REPO, "writer", "write");
+    github.set_file(
+        REPO,
+        "main",
+        ".github/reviewbot.yml",
+        b"mode: auto\nauto:\n  categories: [test.unit]\n  min_confidence: 0.7\n",
+    );
+    github.set_file(
+        REPO,
+        "feature",
+        "tests/test_app.py",
+        b"import os\n\nfrom app import run\n",
+    );
+    let ((test_comment, _), _) = reviewed(&app).await;
+    assert!(
+        github.commits_to(REPO, "feature").is_empty(),
+        "nothing before a human accepts"
+    );
+
+    // A drive-by's /accept is refused: still nothing.
+    say(&app, "a-1", test_comment, "drive-by", "/accept").await;
+    assert!(github.commits_to(REPO, "feature").is_empty());
+
+    // The author accepts: the test is appended to the test file on the branch.
+    let accepted = say(&app, "a-2", test_comment, AUTHOR, "/accept").await;
+    let commits = github.commits_to(REPO, "feature");
+    assert_eq!(commits.len(), 1, "{commits:?}");
+    assert!(commits[0].1.contains("accepted by @octocat"));
+    let file =
+        String::from_utf8(github.file(REPO, "feature", "tests/test_app.py").unwrap()).unwrap();
+    assert!(
+        file.starts_with("import os\n\nfrom app import run\n\n")
+            && file.contains("def test_run_returns_true(monkeypatch):"),
+        "{file}"
+    );
+    assert!(
+        answers(&app)
+            .iter()
+            .any(|a| a.contains("committed the accepted test"))
+    );
+
+    // The same accept delivered again commits nothing more.
+    let again = reply_event(accepted, test_comment, AUTHOR, "/accept", None);
+    settle(&app, "pull_request_review_comment", "a-3", &again).await;
+    assert_eq!(github.commits_to(REPO, "feature").len(), 1);
+
+    // From a fork: never committed.
+    github.update_pull_request(REPO, PR, |pr| pr.head_repo = Some("someone/fork".into()));
+    say(&app, "a-4", test_comment, "writer", "/accept").await;
+    assert_eq!(github.commits_to(REPO, "feature").len(), 1);
+    assert!(
+        answers(&app).iter().any(|a| a.contains("fork")),
+        "{:#?}",
+        answers(&app)
+    );
     app.stop().await;
 }

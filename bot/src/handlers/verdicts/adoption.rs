@@ -136,7 +136,7 @@ pub fn find_adoption(suggested: &str, file: &str) -> Option<Adoption> {
 }
 
 /// The suggested test's file and code, from the item as the model produced it.
-fn suggested_test(original: &str) -> Option<(String, String)> {
+pub(crate) fn suggested_test(original: &str) -> Option<(String, String)> {
     let value: serde_json::Value = serde_json::from_str(original).ok()?;
     Some((
         value.get("test_path")?.as_str()?.to_owned(),

@@ -3,6 +3,7 @@
 //! (`thread`), and the triage that keeps or clears a failing check (`triage`).
 
 pub mod adoption;
+pub mod auto_commit;
 pub mod closed;
 pub mod reactions;
 pub mod reply;

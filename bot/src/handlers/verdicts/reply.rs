@@ -210,6 +210,7 @@ pub(crate) async fn handle(ctx: &Context, request: ReplyRequest) -> anyhow::Resu
         }
     };
     let is_triage = matches!(command, FeedbackCommand::Triage { .. });
+    let is_accept = matches!(command, FeedbackCommand::Accept { .. });
     let event = event(&request, id, command, role);
     match ctx.store.append_feedback_event(&event, Utc::now()).await? {
         Inserted::New(_) => info!(suggestion = %id, action = %event.action, "feedback recorded"),
@@ -226,6 +227,19 @@ pub(crate) async fn handle(ctx: &Context, request: ReplyRequest) -> anyhow::Resu
     }
     if is_triage {
         super::triage::refresh(ctx, &client, &request.repo, &request.pr).await?;
+    }
+    if is_accept && suggestion.suggestion.kind == SuggestionKind::Test {
+        let outcome = super::auto_commit::commit_accepted(
+            &client,
+            &request.repo,
+            &request.pr,
+            login,
+            &suggestion,
+        )
+        .await?;
+        if let Some(text) = super::auto_commit::answer(&outcome) {
+            answer(text).await?;
+        }
     }
     Ok(())
 }
