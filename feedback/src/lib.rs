@@ -6,6 +6,7 @@
 
 mod error;
 mod model;
+pub mod export;
 pub mod queue;
 pub mod stats;
 mod store;
