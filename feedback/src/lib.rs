@@ -5,8 +5,8 @@
 //! engineers can work on exports without building the service.
 
 mod error;
-mod model;
 pub mod export;
+mod model;
 pub mod queue;
 pub mod stats;
 mod store;

@@ -1,3 +1,6 @@
 //! Fine-tuning datasets from the human verdicts: one example per model call (its exact
 //! messages, and as the target the suggestions humans kept), checked and redacted before
 //! anything is written. Built in parts: each module below has one job.
+
+pub mod redact;
+pub mod validate;
