@@ -28,6 +28,26 @@ pub enum Command {
     Review(ReviewArgs),
     /// Acceptance and precision of the posted suggestions (reads DATABASE_URL) and exit.
     Stats(StatsArgs),
+    /// Fine-tuning datasets (only `validate` is built so far).
+    #[command(subcommand)]
+    Export(ExportCommand),
+}
+
+/// `reviewbot export …`.
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// Check a JSONL file against the fine-tuning format rules (SFT, DPO or TRL; detected).
+    Validate(ValidateArgs),
+}
+
+/// `reviewbot export validate` options.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The JSONL file.
+    pub file: PathBuf,
+    /// The most tokens an example may have (Azure's limit for current models).
+    #[arg(long, default_value_t = 65_536)]
+    pub max_tokens: usize,
 }
 
 /// `reviewbot review` options.

@@ -23,6 +23,7 @@ fn main() -> ExitCode {
         Command::Migrate => run_async(migrate()),
         Command::Review(args) => review(&args),
         Command::Stats(args) => stats(&args),
+        Command::Export(bot::cli::ExportCommand::Validate(args)) => validate(&args),
     }
 }
 
@@ -277,4 +278,36 @@ fn stats(args: &StatsArgs) -> ExitCode {
             _ => Ok(()),
         }
     })
+}
+
+/// `reviewbot export validate FILE`: 0 when valid, 1 with errors (listed with line numbers),
+/// 2 when the file cannot be read.
+fn validate(args: &bot::cli::ValidateArgs) -> ExitCode {
+    let file = match std::fs::File::open(&args.file) {
+        Ok(file) => file,
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", args.file.display());
+            return ExitCode::from(2);
+        }
+    };
+    let report = feedback::export::validate::validate_jsonl(
+        std::io::BufReader::new(file),
+        None,
+        args.max_tokens,
+        &bot::review::budget::count_tokens,
+    );
+    match report {
+        Ok(report) => {
+            println!("{}", report.summary());
+            if report.is_ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", args.file.display());
+            ExitCode::from(2)
+        }
+    }
 }
