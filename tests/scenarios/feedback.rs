@@ -309,19 +309,17 @@ async fn reactions_are_polled_and_a_removed_one_is_retracted(backend: Backend) {
     app.stop().await;
 }
 
-async fn a_suggested_test_that_lands_is_adopted_verbatim_or_edited(backend: Backend) {
-    let Some((app, azure)) = world(backend).await else {
-        return;
-    };
-    let github = &app.github;
-    let ((_, test), _) = reviewed(&app).await;
-    // The push adds the suggested test as it was suggested, and the model says nothing new.
+/// Reviews the pull request, then pushes `test` into `tests/test_app.py` (the model has
+/// nothing new to say); returns the app and the suggested test's id.
+async fn push_a_test(backend: Backend, test: &str) -> Option<(TestApp, SuggestionId)> {
+    let (app, azure) = world(backend).await?;
+    let ((_, suggested), _) = reviewed(&app).await;
     azure.respond_with(|request| match schema_name(request) {
         "security_findings" => json!({"findings": []}).to_string(),
         _ => json!({"suggestions": []}).to_string(),
     });
-    let suggested = "def test_run_returns_true(monkeypatch):\n    monkeypatch.setattr(os, 'system', lambda c: 0)\n    assert run('true') is True\n";
-    let test_file = format!("import os\n\nfrom app import run\n\n\n{suggested}");
+    let github = &app.github;
+    let test_file = format!("import os\n\nfrom app import run\n\n\n{test}");
     github.update_pull_request(REPO, PR, |pr| pr.head_sha = HEAD2.into());
     github.set_diff(
         REPO,
@@ -332,11 +330,20 @@ async fn a_suggested_test_that_lands_is_adopted_verbatim_or_edited(backend: Back
     github.set_file(REPO, HEAD2, "tests/test_app.py", test_file.as_bytes());
     deliver(
         &app,
-        "push-adopt",
+        "push",
         &pull_request_event("synchronize", HEAD2, Some(HEAD)),
         JobState::Done,
     )
     .await;
+    Some((app, suggested))
+}
+
+async fn a_suggested_test_that_lands_is_adopted_verbatim_or_edited(backend: Backend) {
+    // As suggested.
+    let suggested = "def test_run_returns_true(monkeypatch):\n    monkeypatch.setattr(os, 'system', lambda c: 0)\n    assert run('true') is True\n";
+    let Some((app, test)) = push_a_test(backend, suggested).await else {
+        return;
+    };
     let recorded = events(&app, test).await;
     assert_eq!(recorded.len(), 1, "{recorded:#?}");
     assert_eq!(
@@ -345,33 +352,11 @@ async fn a_suggested_test_that_lands_is_adopted_verbatim_or_edited(backend: Back
     );
     app.stop().await;
 
-    // Edited: a second world where the test landed renamed, with a changed lambda.
-    let Some((app, azure)) = world(backend).await else {
+    // Edited: renamed, with a changed lambda.
+    let landed = "def test_run_reports_success(monkeypatch):\n    monkeypatch.setattr(os, 'system', lambda cmd: 0)\n    assert run('true') is True\n";
+    let Some((app, test)) = push_a_test(backend, landed).await else {
         return;
     };
-    let github = &app.github;
-    let ((_, test), _) = reviewed(&app).await;
-    azure.respond_with(|request| match schema_name(request) {
-        "security_findings" => json!({"findings": []}).to_string(),
-        _ => json!({"suggestions": []}).to_string(),
-    });
-    let landed = "def test_run_reports_success(monkeypatch):\n    monkeypatch.setattr(os, 'system', lambda cmd: 0)\n    assert run('true') is True\n";
-    let test_file = format!("import os\n\nfrom app import run\n\n\n{landed}");
-    github.update_pull_request(REPO, PR, |pr| pr.head_sha = HEAD2.into());
-    github.set_diff(
-        REPO,
-        PR,
-        &format!("{DIFF}{}", new_file_diff("tests/test_app.py", &test_file)),
-    );
-    github.set_file(REPO, HEAD2, "app.py", APP_PY.as_bytes());
-    github.set_file(REPO, HEAD2, "tests/test_app.py", test_file.as_bytes());
-    deliver(
-        &app,
-        "push-edit",
-        &pull_request_event("synchronize", HEAD2, Some(HEAD)),
-        JobState::Done,
-    )
-    .await;
     match verdict(&app, test).await.state {
         VerdictState::Modified { human_text } => assert_eq!(human_text.as_deref(), Some(landed)),
         other => panic!("{other:?}"),
