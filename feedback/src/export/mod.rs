@@ -2,5 +2,6 @@
 //! messages, and as the target the suggestions humans kept), checked and redacted before
 //! anything is written. Built in parts: each module below has one job.
 
+pub mod example;
 pub mod redact;
 pub mod validate;
