@@ -1,12 +1,11 @@
 //! Pull request calls on `InstallationClient`: PR info, its diff (or file list), file contents,
 //! and the open PRs of a repository.
 
-use chrono::{DateTime, Utc};
 use http::{Method, StatusCode};
 use serde::Deserialize;
 
 use crate::github::client::{
-    InstallationClient, RawResponse, encode_component, get_all_pages, next_page_query, send,
+    InstallationClient, RawResponse, encode_component, next_page_query, send,
 };
 use crate::github::error::GitHubError;
 use crate::github::ids::{CommitSha, PrNumber, RepoName};
@@ -16,9 +15,6 @@ pub(crate) const PER_PAGE: usize = 100;
 
 /// `GET …/pulls/{n}/files` lists at most 3,000 files: 30 pages of 100.
 const MAX_FILE_PAGES: usize = 30;
-
-/// Pages of open pull requests read for one repository (10 pages of 100, newest first).
-const MAX_OPEN_PULL_PAGES: usize = 10;
 
 /// The media type that makes `GET …/pulls/{n}` (and `…/compare/…`) answer the unified diff.
 pub(crate) const DIFF_MEDIA_TYPE: &str = "application/vnd.github.diff";
@@ -57,19 +53,6 @@ pub struct PullRequestInfo {
     /// The base repository's default branch, where the repository config is read; `None`
     /// when GitHub leaves the base repository out.
     pub default_branch: Option<String>,
-}
-
-/// An open pull request as the repository's PR list shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PullSummary {
-    /// The PR number.
-    pub number: PrNumber,
-    /// The head commit.
-    pub head_sha: CommitSha,
-    /// The PR author's login (`ghost` when the account is gone).
-    pub author_login: String,
-    /// When the PR last changed (GitHub's `updated_at`).
-    pub updated_at: DateTime<Utc>,
 }
 
 /// A PR's changes: the unified diff, or GitHub's per-file list when the diff is too large.
@@ -111,20 +94,6 @@ struct PullWire {
     user: Option<LoginWire>,
     head: RefWire,
     base: RefWire,
-}
-
-/// One item of `GET …/pulls` (GitHub's `pull-request-simple`), as far as we read it.
-#[derive(Deserialize)]
-struct PullListWire {
-    number: u64,
-    user: Option<LoginWire>,
-    head: HeadShaWire,
-    updated_at: DateTime<Utc>,
-}
-
-#[derive(Deserialize)]
-struct HeadShaWire {
-    sha: String,
 }
 
 #[derive(Deserialize)]
@@ -222,33 +191,6 @@ impl InstallationClient {
                 .map_or_else(|| "ghost".to_owned(), |user| user.login),
             title: wire.title,
         })
-    }
-
-    /// The repository's open pull requests, newest first (`GET /repos/{o}/{r}/pulls?state=open`,
-    /// every page up to 1,000 PRs; beyond that the oldest are left out, with a warning).
-    pub async fn pull_requests_open(
-        &self,
-        repo: &RepoName,
-    ) -> Result<Vec<PullSummary>, GitHubError> {
-        let pulls = get_all_pages::<PullListWire>(
-            self.crab(),
-            "/repos/{owner}/{repo}/pulls",
-            &format!("{}/pulls", repo_path(repo)),
-            format!("state=open&per_page={PER_PAGE}&page=1"),
-            MAX_OPEN_PULL_PAGES,
-        )
-        .await?;
-        Ok(pulls
-            .into_iter()
-            .map(|pr| PullSummary {
-                number: PrNumber(pr.number),
-                head_sha: CommitSha(pr.head.sha),
-                author_login: pr
-                    .user
-                    .map_or_else(|| "ghost".to_owned(), |user| user.login),
-                updated_at: pr.updated_at,
-            })
-            .collect())
     }
 
     /// The PR's unified diff; when GitHub answers 406 (too large), the paginated files list

@@ -56,7 +56,6 @@ contract!(
     an_abandoned_suggestion_of_another_unposted_review_is_taken_over,
     fingerprints_already_shown_are_duplicates,
     finish_review_records_comment_ids_and_anchors,
-    discard_removes_only_what_was_never_posted,
     posted_fingerprints_lists_only_what_was_shown,
     last_reviewed_head_is_the_latest_posted_review,
     a_new_round_reviews_the_same_head_again,
@@ -779,7 +778,7 @@ async fn a_review_is_recorded_once_per_head_and_analysis(store: Store) {
             .unwrap(),
         None
     );
-    store.set_review_posted(id, 9_876_543_210).await.unwrap();
+    store.finish_review(id, 9_876_543_210, &[]).await.unwrap();
     let found = store
         .find_review_by_head("octo/repo", 12, &"a".repeat(40), "security", 0)
         .await
@@ -795,7 +794,7 @@ async fn a_review_is_recorded_once_per_head_and_analysis(store: Store) {
     );
     assert!(
         store
-            .set_review_posted(ReviewId(id.0 + 100), 1)
+            .finish_review(ReviewId(id.0 + 100), 1, &[])
             .await
             .is_err()
     );
@@ -1242,85 +1241,6 @@ async fn finish_review_records_comment_ids_and_anchors(store: Store) {
             .await,
         Err(crate::StoreError::NotFound(_))
     ));
-}
-
-async fn discard_removes_only_what_was_never_posted(store: Store) {
-    let superseded = prepare(&store, &review_of(SHA_A), &["fp-1", "fp-2"]).await;
-    store
-        .discard_unposted_review(superseded.review_id)
-        .await
-        .unwrap();
-    assert_eq!(
-        store
-            .find_review_by_head("octo/repo", 12, SHA_A, "security", 0)
-            .await
-            .unwrap(),
-        None
-    );
-    for id in kept(&superseded) {
-        assert!(matches!(
-            store.get_suggestion(id).await,
-            Err(crate::StoreError::NotFound(_))
-        ));
-    }
-    assert_eq!(
-        store
-            .fetch_i64("SELECT COUNT(*) FROM suggestions")
-            .await
-            .unwrap(),
-        0
-    );
-    // Its fingerprints are free again, and discarding twice (or an unknown review) is fine.
-    store
-        .discard_unposted_review(superseded.review_id)
-        .await
-        .unwrap();
-    let again = prepare(&store, &review_of(SHA_A), &["fp-1", "fp-2"]).await;
-    assert_ne!(again.review_id, superseded.review_id);
-    assert_eq!(kept(&again).len(), 2);
-
-    // A posted review stays as it is.
-    post(&store, &again, 5).await;
-    store
-        .discard_unposted_review(again.review_id)
-        .await
-        .unwrap();
-    assert_eq!(
-        fingerprints_of(&store, again.review_id).await,
-        ["fp-1", "fp-2"]
-    );
-    assert_eq!(
-        store.last_reviewed_head("octo/repo", 12).await.unwrap(),
-        Some(SHA_A.to_string())
-    );
-
-    // A shown suggestion keeps its unposted review.
-    let partly = prepare(&store, &review_of(SHA_B), &["fp-3", "fp-4"]).await;
-    let [Some(shown), Some(unshown)] = partly.suggestions[..] else {
-        panic!("{partly:?}")
-    };
-    store.set_suggestion_comment(shown, 12).await.unwrap();
-    store
-        .discard_unposted_review(partly.review_id)
-        .await
-        .unwrap();
-    assert!(store.get_suggestion(unshown).await.is_err());
-    assert_eq!(
-        store
-            .get_suggestion(shown)
-            .await
-            .unwrap()
-            .suggestion
-            .review_id,
-        Some(partly.review_id)
-    );
-    assert!(
-        store
-            .find_review_by_head("octo/repo", 12, SHA_B, "security", 0)
-            .await
-            .unwrap()
-            .is_some()
-    );
 }
 
 async fn posted_fingerprints_lists_only_what_was_shown(store: Store) {

@@ -334,15 +334,6 @@ impl Store {
         dispatch!(self.insert_review(review))
     }
 
-    /// Notes GitHub's id for a posted review (after the post succeeded).
-    pub async fn set_review_posted(
-        &self,
-        id: ReviewId,
-        github_review_id: i64,
-    ) -> Result<(), StoreError> {
-        dispatch!(self.set_review_posted(id, github_review_id))
-    }
-
     /// The review of `head_sha` for one analysis and round, if recorded.
     pub async fn find_review_by_head(
         &self,
@@ -388,14 +379,6 @@ impl Store {
         placed: &[(SuggestionId, Option<i64>, Anchor)],
     ) -> Result<(), StoreError> {
         dispatch!(self.finish_review(review, github_review_id, placed))
-    }
-
-    /// Removes a review that was never posted, with its suggestions nobody was shown (a
-    /// superseded job cleans up). A posted or unknown review is left alone; the row stays
-    /// while a shown suggestion still refers to it.
-    #[instrument(skip_all, fields(review_id = %review))]
-    pub async fn discard_unposted_review(&self, review: ReviewId) -> Result<(), StoreError> {
-        dispatch!(self.discard_unposted_review(review))
     }
 
     /// Fingerprints of the suggestions shown on a pull request (nothing is posted twice): in a

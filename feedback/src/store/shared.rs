@@ -713,18 +713,6 @@ macro_rules! shared_store_methods {
             }
         }
 
-        pub(super) async fn set_review_posted(&self, id: ReviewId, github_review_id: i64) -> Result<(), StoreError> {
-            let done = sqlx::query("UPDATE reviews SET github_review_id = $1 WHERE id = $2")
-                .bind(github_review_id)
-                .bind(id.0)
-                .execute(&self.pool)
-                .await?;
-            if done.rows_affected() == 0 {
-                return Err(StoreError::NotFound(format!("review {id}")));
-            }
-            Ok(())
-        }
-
         pub(super) async fn find_review_by_head(
             &self,
             repo: &str,
@@ -850,37 +838,6 @@ macro_rules! shared_store_methods {
                     tracing::warn!(review_id = %review, suggestion_id = %id, "a posted suggestion is no longer recorded");
                 }
             }
-            tx.commit().await?;
-            Ok(())
-        }
-
-        pub(super) async fn discard_unposted_review(&self, review: ReviewId) -> Result<(), StoreError> {
-            let mut tx = self.begin().await?;
-            let sql = format!("SELECT github_review_id FROM reviews WHERE id = $1{FOR_UPDATE}");
-            let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(review.0)
-                .fetch_optional(&mut *tx)
-                .await?;
-            let unposted = match row {
-                Some(row) => row.try_get::<Option<i64>, _>("github_review_id")?.is_none(),
-                None => false,
-            };
-            if !unposted {
-                tx.rollback().await?;
-                return Ok(());
-            }
-            sqlx::query(DELETE_UNSHOWN_SUGGESTIONS)
-                .bind(review.0)
-                .execute(&mut *tx)
-                .await?;
-            // Kept while a shown suggestion still points at it.
-            sqlx::query(
-                "DELETE FROM reviews WHERE id = $1 \
-                 AND NOT EXISTS (SELECT 1 FROM suggestions WHERE review_id = $1)",
-            )
-            .bind(review.0)
-            .execute(&mut *tx)
-            .await?;
             tx.commit().await?;
             Ok(())
         }
@@ -1127,15 +1084,68 @@ macro_rules! shared_store_methods {
                 .collect()
         }
 
-        /// Suggestions with feedback, newest first, with their events.
-        async fn with_events(&self, rows: Vec<$row>) -> Result<Vec<(Suggestion, Vec<FeedbackEvent>)>, StoreError> {
-            let mut out = Vec::with_capacity(rows.len());
-            for row in &rows {
-                let suggestion = suggestion_record(row)?;
-                let events = self.list_feedback_events(suggestion.id).await?;
-                out.push((suggestion, events));
+        /// A repository's suggestions with feedback made since `since` whose `category` (or,
+        /// when `by_kind`, `kind`) is `value`: newest first, at most `limit`, each with its
+        /// events. Two queries whatever the number of suggestions.
+        async fn recent_feedback(
+            &self,
+            repo: &str,
+            by_kind: bool,
+            value: &str,
+            since: DateTime<Utc>,
+            limit: i64,
+        ) -> Result<Vec<(Suggestion, Vec<FeedbackEvent>)>, StoreError> {
+            // The same selection twice: the suggestions, then their events.
+            const BY_CATEGORY: &str = "SELECT s.* FROM suggestions s WHERE s.repo = $1 \
+                 AND s.category = $2 AND s.created_at >= $3 \
+                 AND EXISTS (SELECT 1 FROM feedback_events e WHERE e.suggestion_id = s.id) \
+                 ORDER BY s.id DESC LIMIT $4";
+            const BY_KIND: &str = "SELECT s.* FROM suggestions s WHERE s.repo = $1 \
+                 AND s.kind = $2 AND s.created_at >= $3 \
+                 AND EXISTS (SELECT 1 FROM feedback_events e WHERE e.suggestion_id = s.id) \
+                 ORDER BY s.id DESC LIMIT $4";
+            const EVENTS_BY_CATEGORY: &str = "SELECT e.* FROM feedback_events e WHERE e.suggestion_id IN ( \
+                 SELECT s.id FROM suggestions s WHERE s.repo = $1 \
+                 AND s.category = $2 AND s.created_at >= $3 \
+                 AND EXISTS (SELECT 1 FROM feedback_events f WHERE f.suggestion_id = s.id) \
+                 ORDER BY s.id DESC LIMIT $4) ORDER BY e.suggestion_id, e.occurred_at, e.id";
+            const EVENTS_BY_KIND: &str = "SELECT e.* FROM feedback_events e WHERE e.suggestion_id IN ( \
+                 SELECT s.id FROM suggestions s WHERE s.repo = $1 \
+                 AND s.kind = $2 AND s.created_at >= $3 \
+                 AND EXISTS (SELECT 1 FROM feedback_events f WHERE f.suggestion_id = s.id) \
+                 ORDER BY s.id DESC LIMIT $4) ORDER BY e.suggestion_id, e.occurred_at, e.id";
+            let (suggestions_sql, events_sql) = if by_kind {
+                (BY_KIND, EVENTS_BY_KIND)
+            } else {
+                (BY_CATEGORY, EVENTS_BY_CATEGORY)
+            };
+            let rows = sqlx::query(suggestions_sql)
+                .bind(repo)
+                .bind(value)
+                .bind(Ts(since))
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+            let event_rows = sqlx::query(events_sql)
+                .bind(repo)
+                .bind(value)
+                .bind(Ts(since))
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+            let mut events: std::collections::HashMap<SuggestionId, Vec<FeedbackEvent>> =
+                std::collections::HashMap::new();
+            for row in &event_rows {
+                let event = feedback_event_record(row)?;
+                events.entry(event.event.suggestion_id).or_default().push(event);
             }
-            Ok(out)
+            rows.iter()
+                .map(|row| {
+                    let suggestion = suggestion_record(row)?;
+                    let mine = events.remove(&suggestion.id).unwrap_or_default();
+                    Ok((suggestion, mine))
+                })
+                .collect()
         }
 
         pub(super) async fn recent_feedback_in_category(
@@ -1145,19 +1155,7 @@ macro_rules! shared_store_methods {
             since: DateTime<Utc>,
             limit: i64,
         ) -> Result<Vec<(Suggestion, Vec<FeedbackEvent>)>, StoreError> {
-            let rows = sqlx::query(
-                "SELECT s.* FROM suggestions s WHERE s.repo = $1 AND s.category = $2 \
-                 AND s.created_at >= $3 \
-                 AND EXISTS (SELECT 1 FROM feedback_events e WHERE e.suggestion_id = s.id) \
-                 ORDER BY s.id DESC LIMIT $4",
-            )
-            .bind(repo)
-            .bind(category)
-            .bind(Ts(since))
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
-            self.with_events(rows).await
+            self.recent_feedback(repo, false, category, since, limit).await
         }
 
         pub(super) async fn recent_feedback_of_kind(
@@ -1167,19 +1165,7 @@ macro_rules! shared_store_methods {
             since: DateTime<Utc>,
             limit: i64,
         ) -> Result<Vec<(Suggestion, Vec<FeedbackEvent>)>, StoreError> {
-            let rows = sqlx::query(
-                "SELECT s.* FROM suggestions s WHERE s.repo = $1 AND s.kind = $2 \
-                 AND s.created_at >= $3 \
-                 AND EXISTS (SELECT 1 FROM feedback_events e WHERE e.suggestion_id = s.id) \
-                 ORDER BY s.id DESC LIMIT $4",
-            )
-            .bind(repo)
-            .bind(kind.as_str())
-            .bind(Ts(since))
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
-            self.with_events(rows).await
+            self.recent_feedback(repo, true, kind.as_str(), since, limit).await
         }
 
         pub(super) async fn unmute_category(

@@ -543,51 +543,6 @@ async fn team_membership_is_true_only_for_active_members_of_a_visible_team() {
 }
 
 #[tokio::test]
-async fn open_pull_requests_are_listed_newest_first_over_every_page() {
-    let (fake, client) = setup().await;
-    for number in 100..250 {
-        fake.add_pull_request(REPO, number, &format!("{number:040}"), BASE);
-    }
-    fake.update_pull_request(REPO, 120, |pr| pr.state = "closed".into());
-    fake.update_pull_request(REPO, 130, |pr| pr.author = "alice".into());
-
-    let open = client.pull_requests_open(&repo()).await.unwrap();
-    assert_eq!(open.len(), 150, "149 of 100..250 plus PR 7");
-    assert_eq!(open[0].number, PrNumber(249));
-    assert_eq!(open.last().unwrap().number, PrNumber(7));
-    assert!(open.iter().all(|pr| pr.number != PrNumber(120)));
-    let pr130 = open.iter().find(|pr| pr.number == PrNumber(130)).unwrap();
-    assert_eq!(pr130.author_login, "alice");
-    assert_eq!(pr130.head_sha, CommitSha(format!("{:040}", 130)));
-    let pr7 = open.iter().find(|pr| pr.number == PrNumber(7)).unwrap();
-    assert_eq!(pr7.head_sha, CommitSha(HEAD.into()));
-    assert!(
-        pr130.updated_at >= pr7.updated_at,
-        "an update moves updated_at"
-    );
-    assert_eq!(
-        queries(&fake, route::LIST_PULLS),
-        [
-            "state=open&per_page=100&page=1",
-            "state=open&per_page=100&page=2"
-        ]
-    );
-    fake.assert_no_surprises();
-}
-
-#[tokio::test]
-async fn open_pull_requests_stop_at_the_page_limit() {
-    let (fake, client) = setup().await;
-    for number in 1_000..2_050 {
-        fake.add_pull_request(REPO, number, HEAD, BASE);
-    }
-    let open = client.pull_requests_open(&repo()).await.unwrap();
-    assert_eq!(open.len(), 1_000);
-    assert_eq!(open[0].number, PrNumber(2_049));
-    assert_eq!(fake.request_count(route::LIST_PULLS), 10);
-}
-
-#[tokio::test]
 async fn fake_feedback_answers_match_githubs_schemas() {
     let (fake, client) = setup().await;
     let comment = bot_comments(&client).await[0].id.clone();

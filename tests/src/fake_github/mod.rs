@@ -77,8 +77,6 @@ pub mod route {
     pub const CREATE_INSTALLATION_TOKEN: &str = "apps/create-installation-access-token";
     /// `GET /installation/repositories`
     pub const LIST_INSTALLATION_REPOS: &str = "apps/list-repos-accessible-to-installation";
-    /// `GET /repos/{owner}/{repo}/pulls` (`state=open` by default)
-    pub const LIST_PULLS: &str = "pulls/list";
     /// `GET /repos/{owner}/{repo}/pulls/{pull_number}` (JSON, or the diff media type)
     pub const GET_PULL: &str = "pulls/get";
     /// `GET /repos/{owner}/{repo}/pulls/{pull_number}/files`

@@ -640,53 +640,6 @@ pub(crate) async fn get_pull(
         .into_response()
 }
 
-/// The filter of the PR list.
-#[derive(serde::Deserialize)]
-pub(crate) struct PullsQuery {
-    state: Option<String>,
-}
-
-/// `GET /repos/{owner}/{repo}/pulls[?state=open|closed|all]`: the PRs in that state (`open`
-/// when not given), newest first as GitHub sorts by default, paginated; an unknown state is
-/// GitHub's 422.
-pub(crate) async fn list_pulls(
-    State(world): State<Shared>,
-    Path((owner, repo)): Path<(String, String)>,
-    Query(page): Query<PageQuery>,
-    Query(query): Query<PullsQuery>,
-    headers: HeaderMap,
-) -> Response {
-    let repo_id = match authorized_repo(&world, &headers, &owner, &repo) {
-        Ok(id) => id,
-        Err(denied) => return denied.into_response(),
-    };
-    let state = query.state.as_deref().unwrap_or("open");
-    if !matches!(state, "open" | "closed" | "all") {
-        return unprocessable("state must be open, closed or all");
-    }
-    let items: Vec<Value> = {
-        let guard = lock(&world);
-        guard
-            .pulls
-            .range((repo_id, 0)..=(repo_id, u64::MAX))
-            .rev()
-            .filter(|(_, pr)| state == "all" || pr.state == state)
-            .map(|(_, pr)| pull_json(&guard, repo_id, pr))
-            .collect()
-    };
-    let filters = query
-        .state
-        .as_ref()
-        .map(|s| format!("state={s}"))
-        .unwrap_or_default();
-    let path = format!("/repos/{owner}/{repo}/pulls");
-    let page = Page::of(&world, &path, &filters, &page, items);
-    with_link(
-        axum::Json(Value::Array(page.items)).into_response(),
-        page.link,
-    )
-}
-
 /// One changed file as GitHub's files lists (PR files, comparisons) show it.
 pub(crate) fn file_json(f: &FakePullFile) -> Value {
     let mut file = json!({

@@ -44,7 +44,6 @@ pub(crate) const ROUTES: &[(&str, &str, &str)] = &[
         "/installation/repositories",
         route::LIST_INSTALLATION_REPOS,
     ),
-    ("GET", "/repos/{owner}/{repo}/pulls", route::LIST_PULLS),
     (
         "GET",
         "/repos/{owner}/{repo}/pulls/{pull_number}",
@@ -195,7 +194,6 @@ pub(crate) fn router(world: Shared, prefix: &str) -> Router {
             post(create_installation_token),
         )
         .route("/installation/repositories", get(list_installation_repos))
-        .route("/repos/{owner}/{repo}/pulls", get(pulls::list_pulls))
         .route(
             "/repos/{owner}/{repo}/pulls/{pull_number}",
             get(pulls::get_pull),
