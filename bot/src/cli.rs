@@ -28,7 +28,7 @@ pub enum Command {
     Review(ReviewArgs),
     /// Acceptance and precision of the posted suggestions (reads DATABASE_URL) and exit.
     Stats(StatsArgs),
-    /// Fine-tuning datasets (only `validate` is built so far).
+    /// Fine-tuning datasets and SARIF from the human verdicts (reads DATABASE_URL).
     #[command(subcommand)]
     Export(ExportCommand),
 }
@@ -36,8 +36,116 @@ pub enum Command {
 /// `reviewbot export …`.
 #[derive(Debug, Subcommand)]
 pub enum ExportCommand {
+    /// Chat fine-tuning JSONL: `{"messages":[…]}`, the answer humans kept as the target.
+    Sft(DatasetArgs),
+    /// Preference pairs for OpenAI/Azure DPO: what humans kept over what the model said.
+    Dpo(DatasetArgs),
+    /// The same pairs for Hugging Face TRL: `prompt`/`chosen`/`rejected` (conversational).
+    Trl(DatasetArgs),
+    /// Security findings as SARIF 2.1.0 for code scanning, triage as suppressions.
+    Sarif(SarifArgs),
     /// Check a JSONL file against the fine-tuning format rules (SFT, DPO or TRL; detected).
     Validate(ValidateArgs),
+}
+
+/// Which rows an export reads.
+#[derive(Debug, Args)]
+pub struct ExportFilterArgs {
+    /// Only suggested tests or only security findings.
+    #[arg(long, value_enum)]
+    pub kind: Option<ExportKind>,
+    /// Only this repository (owner/name).
+    #[arg(long, value_name = "OWNER/NAME")]
+    pub repo: Option<String>,
+    /// Only from this day (`YYYY-MM-DD`, midnight UTC) or time (RFC 3339) on.
+    #[arg(long, value_name = "DATE", value_parser = parse_since)]
+    pub since: Option<DateTime<Utc>>,
+    /// Only before this day (`YYYY-MM-DD`, midnight UTC) or time (RFC 3339).
+    #[arg(long, value_name = "DATE", value_parser = parse_since)]
+    pub until: Option<DateTime<Utc>>,
+    /// Only calls made with this prompt version (e.g. `v1`).
+    #[arg(long, value_name = "VERSION")]
+    pub prompt_version: Option<String>,
+    /// Only calls to this model (e.g. `gpt-4o`).
+    #[arg(long)]
+    pub model: Option<String>,
+}
+
+/// What a dataset's examples come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportKind {
+    /// The suggested-tests prompt.
+    Test,
+    /// The security prompt.
+    Security,
+}
+
+/// `reviewbot export sft|dpo|trl` options.
+#[derive(Debug, Args)]
+pub struct DatasetArgs {
+    /// The training file to write (JSONL; replaced only when the export succeeds).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub filter: ExportFilterArgs,
+    /// Only calls with at least this many decided suggestions (accepted, modified, rejected).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub min_verdicts: usize,
+    /// Calls with suggestions nobody decided on: skip the call, keep them as the model wrote
+    /// them, or drop them from the answer.
+    #[arg(long, value_enum, default_value_t = UnlabeledArg::Skip)]
+    pub unlabeled: UnlabeledArg,
+    /// Drop examples with more tokens (Azure's limit for current models).
+    #[arg(long, default_value_t = 65_536, value_name = "N")]
+    pub max_tokens: usize,
+    /// Write this share of the examples (0 to 0.5) to a validation file; which example goes
+    /// where depends only on the example's prompt, so re-exporting never moves one.
+    #[arg(long, value_name = "R", value_parser = parse_ratio)]
+    pub validation_ratio: Option<f64>,
+    /// The validation file [default: the training file's name with `.validation` before the
+    /// extension].
+    #[arg(long, value_name = "FILE", requires = "validation_ratio")]
+    pub validation_out: Option<PathBuf>,
+}
+
+/// `--unlabeled`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum UnlabeledArg {
+    /// Leave the whole call out.
+    Skip,
+    /// Keep the undecided suggestions as the model wrote them.
+    Keep,
+    /// Leave the undecided suggestions out of the answer.
+    Drop,
+}
+
+/// `reviewbot export sarif` options.
+#[derive(Debug, Args)]
+pub struct SarifArgs {
+    /// The SARIF file to write (replaced only when the export succeeds).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Only this repository (code scanning takes one repository per upload).
+    #[arg(long, value_name = "OWNER/NAME")]
+    pub repo: Option<String>,
+    /// Only findings from this day (`YYYY-MM-DD`) or time (RFC 3339) on.
+    #[arg(long, value_name = "DATE", value_parser = parse_since)]
+    pub since: Option<DateTime<Utc>>,
+    /// Only findings before this day (`YYYY-MM-DD`) or time (RFC 3339).
+    #[arg(long, value_name = "DATE", value_parser = parse_since)]
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// A validation ratio: a number from 0 to 0.5.
+fn parse_ratio(text: &str) -> Result<f64, String> {
+    let ratio: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number"))?;
+    if (0.0..=0.5).contains(&ratio) {
+        Ok(ratio)
+    } else {
+        Err(format!("{ratio} is not between 0 and 0.5"))
+    }
 }
 
 /// `reviewbot export validate` options.

@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod config;
 pub mod events;
+pub mod export;
 pub mod feedback_command;
 pub mod github;
 pub mod handlers;

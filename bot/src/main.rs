@@ -8,6 +8,7 @@ use bot::jobs::worker::WorkerSettings;
 use bot::startup::Application;
 use bot::telemetry::{self, LogFormat};
 use clap::Parser;
+use feedback::export::validate::DatasetFormat;
 use tokio_util::sync::CancellationToken;
 
 fn main() -> ExitCode {
@@ -24,6 +25,16 @@ fn main() -> ExitCode {
         Command::Review(args) => review(&args),
         Command::Stats(args) => stats(&args),
         Command::Export(bot::cli::ExportCommand::Validate(args)) => validate(&args),
+        Command::Export(bot::cli::ExportCommand::Sarif(args)) => run_async(export_sarif(args)),
+        Command::Export(bot::cli::ExportCommand::Sft(args)) => {
+            run_async(export_dataset(DatasetFormat::Sft, args))
+        }
+        Command::Export(bot::cli::ExportCommand::Dpo(args)) => {
+            run_async(export_dataset(DatasetFormat::Dpo, args))
+        }
+        Command::Export(bot::cli::ExportCommand::Trl(args)) => {
+            run_async(export_dataset(DatasetFormat::Trl, args))
+        }
     }
 }
 
@@ -278,6 +289,47 @@ fn stats(args: &StatsArgs) -> ExitCode {
             _ => Ok(()),
         }
     })
+}
+
+/// Connects to the store named by `DATABASE_URL`.
+async fn open_store() -> anyhow::Result<(feedback::Store, config::DatabaseUrl)> {
+    use anyhow::Context as _;
+    let url = config::database_url(&ProcessEnv)?;
+    let store = feedback::Store::connect(url.expose())
+        .await
+        .with_context(|| format!("connect to {}", url.redacted()))?;
+    Ok((store, url))
+}
+
+/// `reviewbot export sft|dpo|trl`: the dataset, then its summary on standard output.
+async fn export_dataset(format: DatasetFormat, args: bot::cli::DatasetArgs) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let (store, url) = open_store().await?;
+    let summary = bot::export::dataset::export_dataset(&store, format, &args).await;
+    store.close().await;
+    let summary = summary.with_context(|| format!("export from {}", url.redacted()))?;
+    println!("{summary}");
+    println!("wrote {}", args.out.display());
+    if summary.validation > 0 {
+        let validation = args
+            .validation_out
+            .clone()
+            .unwrap_or_else(|| bot::export::dataset::validation_path(&args.out));
+        println!("wrote {}", validation.display());
+    }
+    Ok(())
+}
+
+/// `reviewbot export sarif`: the findings, then a summary on standard output.
+async fn export_sarif(args: bot::cli::SarifArgs) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let (store, url) = open_store().await?;
+    let summary = bot::export::export_sarif(&store, &args).await;
+    store.close().await;
+    let summary = summary.with_context(|| format!("export from {}", url.redacted()))?;
+    println!("{summary}");
+    println!("wrote {}", args.out.display());
+    Ok(())
 }
 
 /// `reviewbot export validate FILE`: 0 when valid, 1 with errors (listed with line numbers),

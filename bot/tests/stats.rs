@@ -53,6 +53,7 @@ async fn seed(url: &str) {
         error: None,
         tokens_in: None,
         tokens_out: None,
+        message_tokens: None,
         latency_ms: 1,
         attempt: 1,
         created_at: day(20),

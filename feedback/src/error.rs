@@ -9,6 +9,9 @@ pub enum StoreError {
     /// The `DATABASE_URL` is not one we can use.
     #[error("unsupported database URL (expected sqlite://… or postgres://…): {0}")]
     UnsupportedUrl(String),
+    /// The operation cannot run on this database (e.g. an in-memory SQLite).
+    #[error("not supported here: {0}")]
+    Unsupported(String),
     /// A value read back from the database could not be decoded into our types.
     #[error("corrupt row: {0}")]
     Corrupt(String),

@@ -289,6 +289,8 @@ pub struct NewModelCall {
     pub tokens_in: Option<i32>,
     /// Completion tokens.
     pub tokens_out: Option<i32>,
+    /// Tokens of `messages` as the exports count them, when counted at call time.
+    pub message_tokens: Option<i64>,
     /// Wall time of the call.
     pub latency_ms: i32,
     /// 1 for the first try, 2 for the repair retry.

@@ -84,7 +84,6 @@ impl CallRecord {
             provider: site.provider.clone(),
             model: c.map(|c| c.model.clone()).unwrap_or_default(),
             deployment: site.deployment.clone(),
-            messages,
             response_format: c.map(|c| c.response_format_json.clone()),
             raw_answer: c.and_then(|c| c.raw_answer.clone()),
             finish_reason: c.and_then(|c| c.finish_reason.clone()),
@@ -97,6 +96,12 @@ impl CallRecord {
                 .unwrap_or(0),
             attempt: self.attempt,
             created_at: at,
+            // Counted once here so that exports need not tokenize every stored prompt again.
+            message_tokens: feedback::export::dataset::message_tokens(
+                &messages,
+                &crate::review::budget::count_tokens,
+            ),
+            messages,
         }
     }
 }

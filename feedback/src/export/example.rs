@@ -12,7 +12,10 @@
 //! - A call with no shown suggestion taught nothing either way and yields no example; a call
 //!   that failed or whose answer was invalid is not an example of a good answer.
 
-use serde_json::{Map, Value};
+use serde::de::{MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::model::{ModelCall, ModelCallStatus, Suggestion};
 use crate::verdict::{Verdict, VerdictState};
@@ -42,11 +45,24 @@ pub enum Skipped {
     Corrupt,
 }
 
+/// A chat message as sent: `role`, `content` and, when there was one, `name`, in that order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChatMessage {
+    /// system, user or assistant.
+    pub role: String,
+    /// The text.
+    pub content: String,
+    /// The participant's name, when the message had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
 /// A call's example.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CallExample {
-    /// The messages as sent (parsed from the stored bytes; order and content unchanged).
-    pub messages: Vec<Value>,
+    /// The messages as sent (content byte for byte, in order).
+    pub messages: Vec<ChatMessage>,
     /// The target: the answer in the call's schema with what humans kept, as compact JSON.
     pub kept: String,
     /// The model's own answer, as compact JSON in the same shape (for preference pairs).
@@ -69,26 +85,112 @@ fn items_key(prompt_id: &str) -> Option<&'static str> {
     }
 }
 
-/// The item a human kept: the model's item, with the human's version where they wrote one.
-fn kept_item(suggestion: &Suggestion, verdict: &Verdict) -> Option<Value> {
-    let mut item: Value = serde_json::from_str(&suggestion.suggestion.original).ok()?;
-    if let VerdictState::Modified {
-        human_text: Some(text),
-    } = &verdict.state
-    {
-        let field = if item.get("code").is_some() {
-            "code"
-        } else {
-            "fix"
-        };
-        if let Some(object) = item.as_object_mut() {
-            object.insert(field.to_owned(), Value::String(text.clone()));
+/// A JSON object's members in their written order, each value's text as written: the answer
+/// must keep the schema's property order (structured outputs generate in that order), which
+/// `serde_json::Value` would sort.
+struct Members(Vec<(String, Box<RawValue>)>);
+
+impl<'de> Deserialize<'de> for Members {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct MembersVisitor;
+        impl<'de> Visitor<'de> for MembersVisitor {
+            type Value = Members;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
+                let mut members = Vec::new();
+                while let Some(entry) = map.next_entry::<String, Box<RawValue>>()? {
+                    members.push(entry);
+                }
+                Ok(Members(members))
+            }
         }
+        deserializer.deserialize_map(MembersVisitor)
     }
-    Some(item)
 }
 
-/// Builds the example of `call` from its suggestions (ordered by id) and their verdicts.
+impl Members {
+    /// Compact JSON, members in order.
+    fn to_json(&self) -> String {
+        let mut out = String::from("{");
+        for (i, (key, value)) in self.0.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            // A string always serializes.
+            out.push_str(&serde_json::to_string(key).unwrap_or_default());
+            out.push(':');
+            out.push_str(&minify(value.get()));
+        }
+        out.push('}');
+        out
+    }
+}
+
+/// `json` without the whitespace between tokens (valid JSON in, same value out; strings are
+/// left exactly as written).
+pub fn minify(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    for c in json.chars() {
+        if in_string {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+        } else if c == '"' {
+            in_string = true;
+            out.push(c);
+        } else if !c.is_ascii_whitespace() {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The items of an answer `{"<key>": [item, …]}`, each as compact JSON in written order.
+fn answer_items(raw: &str, key: &str) -> Option<Vec<String>> {
+    let answer: Members = serde_json::from_str(raw.trim()).ok()?;
+    let (_, items) = answer.0.iter().find(|(k, _)| k == key)?;
+    let items: Vec<Members> = serde_json::from_str(items.get()).ok()?;
+    Some(items.iter().map(Members::to_json).collect())
+}
+
+/// The item a human kept, as compact JSON: as written, with the human's version of the code
+/// (a test) or the fix (a finding) where they wrote one.
+fn kept_item(item: &str, verdict: &Verdict) -> Option<String> {
+    let VerdictState::Modified {
+        human_text: Some(text),
+    } = &verdict.state
+    else {
+        return Some(item.to_owned());
+    };
+    let mut members: Members = serde_json::from_str(item).ok()?;
+    let field = if members.0.iter().any(|(k, _)| k == "code") {
+        "code"
+    } else {
+        "fix"
+    };
+    let value = RawValue::from_string(serde_json::to_string(text).ok()?).ok()?;
+    match members.0.iter_mut().find(|(k, _)| k == field) {
+        Some((_, slot)) => *slot = value,
+        None => members.0.push((field.to_owned(), value)),
+    }
+    Some(members.to_json())
+}
+
+/// Builds the example of `call` from its shown suggestions (ordered by id) and their verdicts.
+///
+/// Each suggestion is matched to the answer item it came from (same JSON value), so the
+/// target keeps the model's order and formatting and differs from the original only where
+/// humans changed something. Items the bot itself held back (below a threshold, a muted
+/// category, a line outside the diff) were never shown and are left out of the target.
 pub fn build_example(
     call: &ModelCall,
     suggestions: &[(Suggestion, Verdict)],
@@ -99,16 +201,12 @@ pub fn build_example(
         return Err(Skipped::NotOk);
     }
     let key = items_key(&c.prompt_id).ok_or(Skipped::Corrupt)?;
-    let messages: Vec<Value> = serde_json::from_str(&c.messages).map_err(|_| Skipped::Corrupt)?;
-    let answer: Value = c
+    let messages: Vec<ChatMessage> =
+        serde_json::from_str(&c.messages).map_err(|_| Skipped::Corrupt)?;
+    let items = c
         .raw_answer
         .as_deref()
-        .and_then(|raw| serde_json::from_str(raw.trim()).ok())
-        .ok_or(Skipped::Corrupt)?;
-    let original_items = answer
-        .get(key)
-        .and_then(Value::as_array)
-        .cloned()
+        .and_then(|raw| answer_items(raw, key))
         .ok_or(Skipped::Corrupt)?;
     let shown: Vec<&(Suggestion, Verdict)> = suggestions
         .iter()
@@ -117,31 +215,48 @@ pub fn build_example(
     if shown.is_empty() {
         return Err(Skipped::NothingShown);
     }
-    let mut kept = Vec::new();
-    for (suggestion, verdict) in shown {
-        match &verdict.state {
-            VerdictState::Accepted | VerdictState::Modified { .. } => {
-                kept.push(kept_item(suggestion, verdict).ok_or(Skipped::Corrupt)?);
-            }
-            VerdictState::Rejected { .. } => {}
-            VerdictState::Pending | VerdictState::Ignored => match unlabeled {
-                Unlabeled::Skip => return Err(Skipped::Unlabeled),
-                Unlabeled::Keep => {
-                    kept.push(kept_item(suggestion, verdict).ok_or(Skipped::Corrupt)?)
-                }
-                Unlabeled::Drop => {}
-            },
+    let item_values: Vec<Option<Value>> = items
+        .iter()
+        .map(|item| serde_json::from_str(item).ok())
+        .collect();
+    // For each answer item, the shown suggestion it became (if any); suggestions matching no
+    // item (the bot normalised something) are kept after them, as the store has them.
+    let mut slots: Vec<Option<&(Suggestion, Verdict)>> = vec![None; items.len()];
+    let mut unmatched: Vec<(String, &(Suggestion, Verdict))> = Vec::new();
+    for pair in shown {
+        let value: Value =
+            serde_json::from_str(&pair.0.suggestion.original).map_err(|_| Skipped::Corrupt)?;
+        let slot = (0..items.len())
+            .find(|&i| slots[i].is_none() && item_values[i].as_ref() == Some(&value));
+        match slot {
+            Some(i) => slots[i] = Some(pair),
+            None => unmatched.push((minify(&pair.0.suggestion.original), pair)),
         }
     }
-    let wrap = |items: Vec<Value>| {
-        let mut object = Map::new();
-        object.insert(key.to_owned(), Value::Array(items));
-        Value::Object(object).to_string()
-    };
+    let matched = items
+        .iter()
+        .zip(&slots)
+        .filter_map(|(item, slot)| slot.map(|pair| (item.clone(), pair)));
+    let mut kept = Vec::new();
+    for (item, (_, verdict)) in matched.chain(unmatched) {
+        let keep = match &verdict.state {
+            VerdictState::Accepted | VerdictState::Modified { .. } => true,
+            VerdictState::Rejected { .. } => false,
+            VerdictState::Pending | VerdictState::Ignored => match unlabeled {
+                Unlabeled::Skip => return Err(Skipped::Unlabeled),
+                Unlabeled::Keep => true,
+                Unlabeled::Drop => false,
+            },
+        };
+        if keep {
+            kept.push(kept_item(&item, verdict).ok_or(Skipped::Corrupt)?);
+        }
+    }
+    let wrap = |items: &[String]| format!("{{\"{key}\":[{}]}}", items.join(","));
     Ok(CallExample {
         messages,
-        kept: wrap(kept),
-        original: wrap(original_items),
+        kept: wrap(&kept),
+        original: wrap(&items),
     })
 }
 
@@ -177,6 +292,7 @@ mod tests {
                 error: None,
                 tokens_in: None,
                 tokens_out: None,
+                message_tokens: None,
                 latency_ms: 1,
                 attempt: 1,
                 created_at: Utc::now(),
@@ -323,8 +439,51 @@ mod tests {
             }),
         )];
         let example = build_example(&call, &s, Unlabeled::Skip).unwrap();
-        let kept: Value = serde_json::from_str(&example.kept).unwrap();
-        assert_eq!(kept["findings"][0]["fix"], "use shlex.quote");
-        assert_eq!(kept["findings"][0]["explanation"], "e");
+        assert_eq!(
+            example.kept,
+            r#"{"findings":[{"path":"a.py","line":3,"cwe":"CWE-78","severity":"high","confidence":0.9,"title":"t","explanation":"e","fix":"use shlex.quote"}]}"#,
+            "the human's fix in place, everything else as the model wrote it, in its order"
+        );
+    }
+
+    #[test]
+    fn minify_drops_whitespace_between_tokens_only() {
+        assert_eq!(
+            minify("{ \"a\" : [1, 2],\n \"b\": \"x  y \\\" z\" }"),
+            r#"{"a":[1,2],"b":"x  y \" z"}"#
+        );
+    }
+
+    #[test]
+    fn the_target_keeps_the_answers_order_and_leaves_out_what_was_never_shown() {
+        let items = [test_item("A"), test_item("B"), test_item("C")];
+        // The model's own spacing; B was held back by the bot (never a suggestion).
+        let raw = format!(
+            "{{ \"suggestions\": [\n {},\n {} ,\n {} ] }}",
+            items[0], items[1], items[2]
+        );
+        let call = call("tests", &raw);
+        // Stored in id order C, A: the target follows the answer's order.
+        let suggestions = vec![
+            (suggestion(1, &items[2]), verdict(VerdictState::Accepted)),
+            (suggestion(2, &items[0]), verdict(VerdictState::Accepted)),
+        ];
+        let example = build_example(&call, &suggestions, Unlabeled::Skip).unwrap();
+        assert_eq!(
+            example.kept,
+            format!(r#"{{"suggestions":[{},{}]}}"#, items[0], items[2])
+        );
+        assert_eq!(
+            example.original,
+            format!(
+                r#"{{"suggestions":[{},{},{}]}}"#,
+                items[0], items[1], items[2]
+            )
+        );
+        // A suggestion the bot normalised (no item equals it) is still kept, after the others.
+        let changed = items[1].replace("a.py", "./a.py");
+        let odd = vec![(suggestion(3, &changed), verdict(VerdictState::Accepted))];
+        let example = build_example(&call, &odd, Unlabeled::Skip).unwrap();
+        assert_eq!(example.kept, format!(r#"{{"suggestions":[{changed}]}}"#));
     }
 }

@@ -63,7 +63,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use regex::{Captures, Regex};
+use regex::{Captures, Regex, RegexSet};
 
 /// Every kind [`Redactor`] reports, in rule order (stable names: they appear in the export
 /// summary and in the replacement text).
@@ -130,6 +130,7 @@ type Classify = fn(&Captures<'_>, &str, &'static str) -> Option<&'static str>;
 struct Rule {
     kind: &'static str,
     re: Regex,
+    pattern: String,
     /// Named groups holding the secret, first participating one wins; empty: the whole match.
     groups: &'static [&'static str],
     classify: Classify,
@@ -139,6 +140,9 @@ struct Rule {
 #[derive(Debug)]
 pub struct Redactor {
     rules: Vec<Rule>,
+    /// Every rule's pattern in one set: a single pass says which rules can match at all, so
+    /// text without secrets (nearly all of it) is scanned once, not once per rule.
+    prefilter: RegexSet,
 }
 
 impl Default for Redactor {
@@ -176,6 +180,7 @@ impl Redactor {
             Rule {
                 kind,
                 re: Regex::new(pattern).expect("redaction patterns are valid"),
+                pattern: pattern.to_owned(),
                 groups,
                 classify,
             }
@@ -314,7 +319,9 @@ impl Redactor {
                 assignment,
             ),
         ];
-        Redactor { rules }
+        let prefilter = RegexSet::new(rules.iter().map(|r| r.pattern.as_str()))
+            .expect("redaction patterns are valid");
+        Redactor { rules, prefilter }
     }
 
     /// Replaces every secret in `text` by `[REDACTED:<kind>]` and counts it in `counts`.
@@ -324,9 +331,15 @@ impl Redactor {
     /// `text` is a message's decoded content string (see the module docs).
     pub fn redact<'a>(&self, text: &'a str, counts: &mut RedactionCounts) -> Cow<'a, str> {
         let mut text = Cow::Borrowed(text);
-        for rule in &self.rules {
+        let mut candidates = self.prefilter.matches(&text);
+        for (i, rule) in self.rules.iter().enumerate() {
+            if !candidates.matched(i) {
+                continue;
+            }
             if let Some(replaced) = apply(rule, &text, counts) {
                 text = Cow::Owned(replaced);
+                // A replacement changes what later rules see: ask again.
+                candidates = self.prefilter.matches(&text);
             }
         }
         text

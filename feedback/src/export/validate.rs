@@ -239,15 +239,7 @@ impl ValidationReport {
     /// The cookbook's default epoch count for this many examples: 3, raised so that
     /// examples × epochs reaches 100 or lowered so it stays under 25,000, within 1–25.
     pub fn estimated_epochs(&self) -> usize {
-        const TARGET: usize = 3;
-        let n = self.examples.max(1);
-        if n * TARGET < 100 {
-            (100 / n).min(25)
-        } else if n * TARGET > 25_000 {
-            (25_000 / n).max(1)
-        } else {
-            TARGET
-        }
+        default_epochs(self.examples)
     }
 
     /// Billed training tokens with the default epochs (cookbook estimate).
@@ -461,6 +453,20 @@ pub fn validate_jsonl(
         );
     }
     Ok(report)
+}
+
+/// The cookbook's default epoch count for `examples` training examples: 3, raised so that
+/// examples × epochs reaches 100 or lowered so it stays under 25,000, within 1–25.
+pub fn default_epochs(examples: usize) -> usize {
+    const TARGET: usize = 3;
+    let n = examples.max(1);
+    if n * TARGET < 100 {
+        (100 / n).min(25)
+    } else if n * TARGET > 25_000 {
+        (25_000 / n).max(1)
+    } else {
+        TARGET
+    }
 }
 
 /// Tokens of one example as [`validate_jsonl`] counts them (see the module docs); missing or

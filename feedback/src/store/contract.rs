@@ -96,6 +96,9 @@ unmigrated!(review_rounds_migration_keeps_existing_reviews_and_suggestions);
 /// Stats and verdicts over a seeded store.
 mod stats;
 
+/// Fine-tuning exports over a seeded store.
+mod export;
+
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 21, 12, 0, 0).unwrap()
 }
@@ -661,6 +664,7 @@ fn model_call() -> NewModelCall {
         error: None,
         tokens_in: Some(1234),
         tokens_out: Some(56),
+        message_tokens: Some(321),
         latency_ms: 789,
         attempt: 1,
         created_at: t0() + chrono::Duration::microseconds(123_456),

@@ -23,6 +23,7 @@ use sqlx::{ConnectOptions, Connection};
 use tracing::instrument;
 
 use crate::StoreError;
+use crate::export::source::{ExportCall, ExportFilter, ExportStream};
 use crate::model::*;
 use crate::stats::{StatsBy, StatsCache, StatsReport, StatsRow};
 
@@ -596,6 +597,33 @@ impl Store {
         since: Option<DateTime<Utc>>,
     ) -> Result<StatsReport, StoreError> {
         dispatch!(self.stats_report(by, since))
+    }
+
+    /// How many model calls `filter` selects (for a progress bar).
+    pub async fn count_export_calls(&self, filter: &ExportFilter) -> Result<i64, StoreError> {
+        dispatch!(self.count_export_calls(filter))
+    }
+
+    /// The model calls `filter` selects, each with its shown suggestions and their verdicts,
+    /// in id order; read in the background, a bounded buffer ahead of the caller.
+    pub fn export_calls(&self, filter: &ExportFilter) -> ExportStream<ExportCall> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.export_calls(filter),
+            Backend::Postgres(s) => s.export_calls(filter),
+        }
+    }
+
+    /// Shown suggestions of `kind` with their verdicts, in id order (built-in findings too:
+    /// only `filter`'s repository and time bounds apply).
+    pub fn export_suggestions(
+        &self,
+        kind: SuggestionKind,
+        filter: &ExportFilter,
+    ) -> ExportStream<(Suggestion, crate::Verdict)> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.export_suggestions(kind, filter),
+            Backend::Postgres(s) => s.export_suggestions(kind, filter),
+        }
     }
 
     /// All-time [`stats_report`](Store::stats_report), computed at most once per `max_age`

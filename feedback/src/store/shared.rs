@@ -217,6 +217,52 @@ macro_rules! shared_store_methods {
             })
         }
 
+        /// Binds an export filter's values, in order, after the placeholders already bound.
+        fn bind_filter<'q>(
+            mut query: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>,
+            values: &[crate::export::source::FilterValue],
+        ) -> sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments> {
+            use crate::export::source::FilterValue;
+            for value in values {
+                query = match value {
+                    FilterValue::Text(text) => query.bind(text.clone()),
+                    FilterValue::Time(time) => query.bind(Ts(*time)),
+                };
+            }
+            query
+        }
+
+        fn model_call_record(row: &$row) -> Result<ModelCall, StoreError> {
+            Ok(ModelCall {
+                id: ModelCallId(row.try_get("id")?),
+                call: NewModelCall {
+                    installation_id: row.try_get("installation_id")?,
+                    repo: row.try_get("repo")?,
+                    pr: row.try_get("pr")?,
+                    head_sha: row.try_get("head_sha")?,
+                    job_id: row.try_get::<Option<i64>, _>("job_id")?.map(JobId),
+                    analysis: row.try_get("analysis")?,
+                    prompt_id: row.try_get("prompt_id")?,
+                    prompt_version: row.try_get("prompt_version")?,
+                    provider: row.try_get("provider")?,
+                    model: row.try_get("model")?,
+                    deployment: row.try_get("deployment")?,
+                    messages: row.try_get("messages")?,
+                    response_format: row.try_get("response_format")?,
+                    raw_answer: row.try_get("raw_answer")?,
+                    finish_reason: row.try_get("finish_reason")?,
+                    status: ModelCallStatus::parse(&row.try_get::<String, _>("status")?)?,
+                    error: row.try_get("error")?,
+                    tokens_in: row.try_get("tokens_in")?,
+                    tokens_out: row.try_get("tokens_out")?,
+                    message_tokens: row.try_get("message_tokens")?,
+                    latency_ms: row.try_get("latency_ms")?,
+                    attempt: row.try_get("attempt")?,
+                    created_at: row.try_get::<Ts, _>("created_at")?.0,
+                },
+            })
+        }
+
         fn review_record(row: &$row) -> Result<Review, StoreError> {
             Ok(Review {
                 id: ReviewId(row.try_get("id")?),
@@ -609,8 +655,8 @@ macro_rules! shared_store_methods {
                 "INSERT INTO model_calls (installation_id, repo, pr, head_sha, job_id, analysis, \
                  prompt_id, prompt_version, provider, model, deployment, messages, response_format, \
                  raw_answer, finish_reason, status, error, tokens_in, tokens_out, latency_ms, attempt, \
-                 created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
-                 $16, $17, $18, $19, $20, $21, $22) RETURNING id",
+                 created_at, message_tokens) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
+                 $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) RETURNING id",
             )
             .bind(call.installation_id)
             .bind(&call.repo)
@@ -634,6 +680,7 @@ macro_rules! shared_store_methods {
             .bind(call.latency_ms)
             .bind(call.attempt)
             .bind(Ts(call.created_at))
+            .bind(call.message_tokens)
             .fetch_one(&self.pool)
             .await?;
             Ok(ModelCallId(row.try_get("id")?))
@@ -645,33 +692,7 @@ macro_rules! shared_store_methods {
                 .fetch_optional(&self.pool)
                 .await?
                 .ok_or_else(|| StoreError::NotFound(format!("model call {id}")))?;
-            Ok(ModelCall {
-                id,
-                call: NewModelCall {
-                    installation_id: row.try_get("installation_id")?,
-                    repo: row.try_get("repo")?,
-                    pr: row.try_get("pr")?,
-                    head_sha: row.try_get("head_sha")?,
-                    job_id: row.try_get::<Option<i64>, _>("job_id")?.map(JobId),
-                    analysis: row.try_get("analysis")?,
-                    prompt_id: row.try_get("prompt_id")?,
-                    prompt_version: row.try_get("prompt_version")?,
-                    provider: row.try_get("provider")?,
-                    model: row.try_get("model")?,
-                    deployment: row.try_get("deployment")?,
-                    messages: row.try_get("messages")?,
-                    response_format: row.try_get("response_format")?,
-                    raw_answer: row.try_get("raw_answer")?,
-                    finish_reason: row.try_get("finish_reason")?,
-                    status: ModelCallStatus::parse(&row.try_get::<String, _>("status")?)?,
-                    error: row.try_get("error")?,
-                    tokens_in: row.try_get("tokens_in")?,
-                    tokens_out: row.try_get("tokens_out")?,
-                    latency_ms: row.try_get("latency_ms")?,
-                    attempt: row.try_get("attempt")?,
-                    created_at: row.try_get::<Ts, _>("created_at")?.0,
-                },
-            })
+            model_call_record(&row)
         }
 
         pub(super) async fn insert_suggestion(
@@ -1324,6 +1345,243 @@ macro_rules! shared_store_methods {
                 totals.add(&group, &verdict);
             }
             Ok(totals.finish())
+        }
+
+        pub(super) async fn count_export_calls(
+            &self,
+            filter: &crate::export::source::ExportFilter,
+        ) -> Result<i64, StoreError> {
+            let (conditions, values) = filter.call_conditions(1);
+            let sql = format!("SELECT COUNT(*) FROM model_calls m WHERE 1 = 1{conditions}");
+            let row = bind_filter(sqlx::query(sqlx::AssertSqlSafe(sql)), &values)
+                .fetch_one(&self.pool)
+                .await?;
+            Ok(row.try_get(0)?)
+        }
+
+        /// Streams the model calls `filter` selects, each with its shown suggestions and
+        /// their verdicts (see [`crate::export::source`]). Three ordered reads (calls,
+        /// suggestions, events), each on its own connection, merged here by call id: one pass,
+        /// no query per call, and only the current call's rows in memory. Rows added after
+        /// the export starts are left out, so one run sees one consistent cut.
+        pub(super) fn export_calls(
+            &self,
+            filter: &crate::export::source::ExportFilter,
+        ) -> crate::export::source::ExportStream<crate::export::source::ExportCall> {
+            let (tx, rx) = tokio::sync::mpsc::channel(crate::export::source::EXPORT_BUFFER);
+            let pool = self.pool.clone();
+            let filter = filter.clone();
+            tokio::spawn(async move {
+                if let Err(e) = Self::merge_export_calls(&pool, &filter, &tx).await {
+                    let _ = tx.send(Err(e)).await;
+                }
+            });
+            crate::export::source::ExportStream::new(rx)
+        }
+
+        async fn merge_export_calls(
+            pool: &sqlx::Pool<$db>,
+            filter: &crate::export::source::ExportFilter,
+            tx: &tokio::sync::mpsc::Sender<
+                Result<crate::export::source::ExportCall, StoreError>,
+            >,
+        ) -> Result<(), StoreError> {
+            use crate::export::source::ExportCall;
+            use futures_util::TryStreamExt;
+            if pool.options().get_max_connections() < 3 {
+                return Err(StoreError::Unsupported(
+                    "exports read on three connections: use a database file, not :memory:".into(),
+                ));
+            }
+            let max_call: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM model_calls")
+                .fetch_one(pool)
+                .await?;
+            let Some(max_call) = max_call else {
+                return Ok(());
+            };
+            let max_event: i64 =
+                sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM feedback_events")
+                    .fetch_one(pool)
+                    .await?;
+            // A failed call's messages and answer are not read: it yields no example.
+            let (conditions, values) = filter.call_conditions(2);
+            let calls_sql = format!(
+                "SELECT m.id, m.installation_id, m.repo, m.pr, m.head_sha, m.job_id, m.analysis, \
+                 m.prompt_id, m.prompt_version, m.provider, m.model, m.deployment, \
+                 CASE WHEN m.status = 'ok' THEN m.messages ELSE '' END AS messages, \
+                 CASE WHEN m.status = 'ok' THEN m.response_format END AS response_format, \
+                 CASE WHEN m.status = 'ok' THEN m.raw_answer END AS raw_answer, \
+                 m.finish_reason, m.status, m.error, m.tokens_in, m.tokens_out, m.latency_ms, \
+                 m.attempt, m.created_at, m.message_tokens FROM model_calls m WHERE m.id <= $1{conditions} \
+                 ORDER BY m.id"
+            );
+            let suggestions_sql = format!(
+                "SELECT s.* FROM model_calls m JOIN suggestions s ON s.model_call_id = m.id \
+                 LEFT JOIN reviews r ON r.id = s.review_id \
+                 WHERE m.id <= $1 AND m.status = 'ok'{conditions} \
+                 AND (r.github_review_id IS NOT NULL OR s.github_comment_id IS NOT NULL) \
+                 ORDER BY m.id"
+            );
+            let (event_conditions, event_values) = filter.call_conditions(3);
+            let events_sql = format!(
+                "SELECT m.id AS e_call, f.* FROM model_calls m \
+                 JOIN suggestions s ON s.model_call_id = m.id \
+                 JOIN feedback_events f ON f.suggestion_id = s.id \
+                 WHERE m.id <= $1 AND f.id <= $2 AND m.status = 'ok'{event_conditions} \
+                 ORDER BY m.id"
+            );
+            let calls_query = bind_filter(
+                sqlx::query(sqlx::AssertSqlSafe(calls_sql)).bind(max_call),
+                &values,
+            );
+            let suggestions_query = bind_filter(
+                sqlx::query(sqlx::AssertSqlSafe(suggestions_sql)).bind(max_call),
+                &values,
+            );
+            let events_query = bind_filter(
+                sqlx::query(sqlx::AssertSqlSafe(events_sql)).bind(max_call).bind(max_event),
+                &event_values,
+            );
+            let mut calls = calls_query.fetch(pool);
+            let mut suggestions = suggestions_query.fetch(pool);
+            let mut events = events_query.fetch(pool);
+            // The next suggestion and event read but not yet used (they belong to a later call).
+            let mut next_suggestion: Option<Suggestion> = None;
+            let mut next_event: Option<(i64, FeedbackEvent)> = None;
+            while let Some(row) = calls.try_next().await? {
+                let call = model_call_record(&row)?;
+                let id = call.id.0;
+                let mut shown: Vec<Suggestion> = Vec::new();
+                loop {
+                    if next_suggestion.is_none() {
+                        next_suggestion = match suggestions.try_next().await? {
+                            Some(row) => Some(suggestion_record(&row)?),
+                            None => break,
+                        };
+                    }
+                    let Some(s) = next_suggestion.take_if(|s| {
+                        s.suggestion.model_call_id.is_none_or(|c| c.0 <= id)
+                    }) else {
+                        break;
+                    };
+                    if s.suggestion.model_call_id.is_some_and(|c| c.0 == id) {
+                        shown.push(s);
+                    }
+                }
+                let mut call_events: Vec<FeedbackEvent> = Vec::new();
+                loop {
+                    if next_event.is_none() {
+                        next_event = match events.try_next().await? {
+                            Some(row) => Some((row.try_get("e_call")?, feedback_event_record(&row)?)),
+                            None => break,
+                        };
+                    }
+                    let Some((call_id, event)) = next_event.take_if(|(c, _)| *c <= id) else {
+                        break;
+                    };
+                    if call_id == id {
+                        call_events.push(event);
+                    }
+                }
+                shown.sort_by_key(|s| s.id.0);
+                let with_verdicts = shown
+                    .into_iter()
+                    .map(|s| {
+                        let own: Vec<FeedbackEvent> = call_events
+                            .iter()
+                            .filter(|e| e.event.suggestion_id == s.id)
+                            .cloned()
+                            .collect();
+                        let verdict = crate::verdict::derive_verdict(
+                            s.suggestion.kind,
+                            s.suggestion.created_at,
+                            &own,
+                        );
+                        (s, verdict)
+                    })
+                    .collect();
+                let record = ExportCall {
+                    call,
+                    suggestions: with_verdicts,
+                };
+                if tx.send(Ok(record)).await.is_err() {
+                    // The reader stopped: nothing more to do.
+                    return Ok(());
+                }
+            }
+            Ok(())
+        }
+
+        /// Streams shown findings of `kind` (built-in and model ones) with their verdicts, in
+        /// id order; `filter`'s repository and time bounds apply to the suggestion.
+        pub(super) fn export_suggestions(
+            &self,
+            kind: SuggestionKind,
+            filter: &crate::export::source::ExportFilter,
+        ) -> crate::export::source::ExportStream<(Suggestion, crate::verdict::Verdict)> {
+            let (tx, rx) = tokio::sync::mpsc::channel(crate::export::source::EXPORT_BUFFER);
+            let pool = self.pool.clone();
+            let filter = filter.clone();
+            tokio::spawn(async move {
+                if let Err(e) = Self::read_export_suggestions(&pool, kind, &filter, &tx).await {
+                    let _ = tx.send(Err(e)).await;
+                }
+            });
+            crate::export::source::ExportStream::new(rx)
+        }
+
+        async fn read_export_suggestions(
+            pool: &sqlx::Pool<$db>,
+            kind: SuggestionKind,
+            filter: &crate::export::source::ExportFilter,
+            tx: &tokio::sync::mpsc::Sender<
+                Result<(Suggestion, crate::verdict::Verdict), StoreError>,
+            >,
+        ) -> Result<(), StoreError> {
+            use futures_util::TryStreamExt;
+            let (conditions, values) = filter.suggestion_conditions(2);
+            let shown = "(r.github_review_id IS NOT NULL OR s.github_comment_id IS NOT NULL)";
+            let suggestions_sql = format!(
+                "SELECT s.* FROM suggestions s LEFT JOIN reviews r ON r.id = s.review_id \
+                 WHERE s.kind = $1{conditions} AND {shown} ORDER BY s.id"
+            );
+            let events_sql = format!(
+                "SELECT f.* FROM suggestions s LEFT JOIN reviews r ON r.id = s.review_id \
+                 JOIN feedback_events f ON f.suggestion_id = s.id \
+                 WHERE s.kind = $1{conditions} AND {shown} ORDER BY s.id"
+            );
+            let bind = |sql: String| {
+                bind_filter(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(kind.as_str()), &values)
+            };
+            let suggestions_query = bind(suggestions_sql);
+            let events_query = bind(events_sql);
+            let mut suggestions = suggestions_query.fetch(pool);
+            let mut events = events_query.fetch(pool);
+            let mut next_event: Option<FeedbackEvent> = None;
+            while let Some(row) = suggestions.try_next().await? {
+                let s = suggestion_record(&row)?;
+                let mut own: Vec<FeedbackEvent> = Vec::new();
+                loop {
+                    if next_event.is_none() {
+                        next_event = match events.try_next().await? {
+                            Some(row) => Some(feedback_event_record(&row)?),
+                            None => break,
+                        };
+                    }
+                    let Some(event) = next_event.take_if(|e| e.event.suggestion_id.0 <= s.id.0) else {
+                        break;
+                    };
+                    if event.event.suggestion_id == s.id {
+                        own.push(event);
+                    }
+                }
+                let verdict =
+                    crate::verdict::derive_verdict(s.suggestion.kind, s.suggestion.created_at, &own);
+                if tx.send(Ok((s, verdict))).await.is_err() {
+                    return Ok(());
+                }
+            }
+            Ok(())
         }
 
         }

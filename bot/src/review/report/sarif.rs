@@ -13,11 +13,12 @@ use crate::review::finding::{FindingKind, Severity};
 /// newer 25,000 accepts a superset). The most severe are kept and the cut is reported.
 pub const MAX_RESULTS: usize = 5_000;
 /// GitHub ignores tags past the 20th on a rule.
-const MAX_TAGS: usize = 20;
+pub(crate) const MAX_TAGS: usize = 20;
 /// Our fingerprint key in `partialFingerprints` (versioned, so a new scheme gets a new key).
 pub const FINGERPRINT_KEY: &str = "reviewbot/v1";
 
-fn level(severity: Severity) -> &'static str {
+/// SARIF `level` for a severity: high and critical are errors, medium warnings, low notes.
+pub(crate) fn level(severity: Severity) -> &'static str {
     match severity {
         Severity::Critical | Severity::High => "error",
         Severity::Medium => "warning",
@@ -26,7 +27,7 @@ fn level(severity: Severity) -> &'static str {
 }
 
 /// GitHub's bands: critical > 9.0, high 7.0–8.9, medium 4.0–6.9, low 0.1–3.9.
-fn security_severity(severity: Severity) -> &'static str {
+pub(crate) fn security_severity(severity: Severity) -> &'static str {
     match severity {
         Severity::Critical => "9.5",
         Severity::High => "8.0",
@@ -35,7 +36,8 @@ fn security_severity(severity: Severity) -> &'static str {
     }
 }
 
-fn precision(confidence: f32) -> &'static str {
+/// SARIF `precision` from a confidence in [0, 1].
+pub(crate) fn precision(confidence: f32) -> &'static str {
     match confidence {
         c if c >= 0.9 => "very-high",
         c if c >= 0.75 => "high",
@@ -159,13 +161,12 @@ pub fn render(report: &ReviewReport) -> Value {
     })
 }
 
+/// The official SARIF 2.1.0 schema as a validator, shared by every SARIF writer's tests.
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::review::report::ReviewReport;
-    use crate::review::report::tests::{finding, report};
+pub(crate) mod schema {
+    use serde_json::{Value, json};
 
-    fn schema_validator() -> jsonschema::Validator {
+    pub(crate) fn schema_validator() -> jsonschema::Validator {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../tests/fixtures/sarif/sarif-2.1.0-rtm.5.json"
@@ -206,7 +207,7 @@ mod tests {
         }
     }
 
-    fn assert_valid(log: &Value) {
+    pub(crate) fn assert_valid(log: &Value) {
         let validator = schema_validator();
         let errors: Vec<String> = validator
             .iter_errors(log)
@@ -214,6 +215,14 @@ mod tests {
             .collect();
         assert!(errors.is_empty(), "{errors:#?}");
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::schema::{assert_valid, schema_validator};
+    use super::*;
+    use crate::review::report::ReviewReport;
+    use crate::review::report::tests::{finding, report};
 
     #[test]
     fn sarif_is_valid_against_the_official_schema_and_has_what_code_scanning_needs() {

@@ -1,0 +1,499 @@
+//! Writes a fine-tuning dataset (SFT, DPO or TRL JSONL) from the calls the store streams:
+//! one example per call ([`build_example`]), secrets redacted in every message, tokens
+//! counted as `validate` counts them, over-long examples and exact duplicates dropped, and a
+//! deterministic train/validation split. Everything is counted for the summary.
+//!
+//! Work comes in batches: the per-call work (parse, redact, render, count, hash) runs on
+//! every core, then the examples are taken in call order (duplicates, split, writing), so the
+//! output does not depend on the number of threads.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::io::{self, Write};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::example::{CallExample, ChatMessage, Skipped, Unlabeled, build_example};
+use super::redact::{RedactionCounts, Redactor};
+use super::source::ExportCall;
+use super::validate::{
+    DatasetFormat, TOKENS_PER_MESSAGE, TOKENS_PER_NAME, TOKENS_REPLY_PRIMING, default_epochs,
+};
+use crate::verdict::VerdictState;
+
+/// Azure's training-example context length for current models (gpt-4o, gpt-4.1).
+pub const DEFAULT_MAX_TOKENS: usize = 65_536;
+
+/// What to write and what to leave out.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DatasetOptions {
+    /// The layout.
+    pub format: DatasetFormat,
+    /// What to do with suggestions that have no verdict.
+    pub unlabeled: Unlabeled,
+    /// Examples with more tokens are dropped.
+    pub max_tokens: usize,
+    /// Calls with fewer decided suggestions (accepted, modified, rejected) are skipped.
+    pub min_verdicts: usize,
+    /// The share of examples written to the validation file (0 = none).
+    pub validation_ratio: f64,
+}
+
+impl DatasetOptions {
+    /// The defaults for `format`: unlabeled calls skipped, Azure's token limit, no split.
+    pub fn new(format: DatasetFormat) -> Self {
+        Self {
+            format,
+            unlabeled: Unlabeled::Skip,
+            max_tokens: DEFAULT_MAX_TOKENS,
+            min_verdicts: 0,
+            validation_ratio: 0.0,
+        }
+    }
+}
+
+/// Why a call is not in the dataset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SkipReason {
+    /// The call failed or its answer was invalid.
+    Failed,
+    /// None of its suggestions was shown.
+    NothingShown,
+    /// Some suggestions have no verdict (see `--unlabeled`).
+    Unlabeled,
+    /// Fewer decided suggestions than `--min-verdicts`.
+    FewVerdicts,
+    /// Humans kept the answer as it was: no preference pair (DPO, TRL).
+    NoPreference,
+    /// More tokens than `--max-tokens`.
+    TooLong,
+    /// The same example was already written.
+    Duplicate,
+    /// The stored messages or answer are not the JSON they should be.
+    Corrupt,
+}
+
+impl SkipReason {
+    /// How the summary names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipReason::Failed => "failed or invalid call",
+            SkipReason::NothingShown => "nothing shown",
+            SkipReason::Unlabeled => "unlabeled (see --unlabeled)",
+            SkipReason::FewVerdicts => "fewer verdicts than --min-verdicts",
+            SkipReason::NoPreference => "kept as answered (no preference pair)",
+            SkipReason::TooLong => "over --max-tokens",
+            SkipReason::Duplicate => "exact duplicate",
+            SkipReason::Corrupt => "corrupt row",
+        }
+    }
+}
+
+impl From<Skipped> for SkipReason {
+    fn from(skipped: Skipped) -> Self {
+        match skipped {
+            Skipped::NotOk => SkipReason::Failed,
+            Skipped::NothingShown => SkipReason::NothingShown,
+            Skipped::Unlabeled => SkipReason::Unlabeled,
+            Skipped::Corrupt => SkipReason::Corrupt,
+        }
+    }
+}
+
+/// What an export did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DatasetSummary {
+    /// The layout written.
+    pub format: DatasetFormat,
+    /// Model calls read.
+    pub calls: u64,
+    /// Examples written to the training file.
+    pub train: u64,
+    /// Examples written to the validation file.
+    pub validation: u64,
+    /// Calls left out, by reason.
+    pub skipped: BTreeMap<SkipReason, u64>,
+    /// Secrets redacted in written examples, by kind.
+    pub redactions: RedactionCounts,
+    /// Tokens of the written examples (training and validation).
+    pub tokens: u64,
+    /// Tokens of the written training examples.
+    pub train_tokens: u64,
+    /// The largest example's tokens.
+    pub max_example_tokens: usize,
+    /// The token limit applied.
+    pub max_tokens: usize,
+}
+
+impl DatasetSummary {
+    fn new(options: &DatasetOptions) -> Self {
+        Self {
+            format: options.format,
+            calls: 0,
+            train: 0,
+            validation: 0,
+            skipped: BTreeMap::new(),
+            redactions: RedactionCounts::default(),
+            tokens: 0,
+            train_tokens: 0,
+            max_example_tokens: 0,
+            max_tokens: options.max_tokens,
+        }
+    }
+
+    /// Examples written, both files.
+    pub fn written(&self) -> u64 {
+        self.train + self.validation
+    }
+
+    /// Calls skipped for `reason`.
+    pub fn skipped(&self, reason: SkipReason) -> u64 {
+        self.skipped.get(&reason).copied().unwrap_or(0)
+    }
+
+    /// Epochs a fine-tuning job would run by default (the cookbook's rule).
+    pub fn default_epochs(&self) -> u64 {
+        default_epochs(usize::try_from(self.train).unwrap_or(usize::MAX)) as u64
+    }
+
+    /// Tokens a training job would bill: training tokens × default epochs (the cookbook's
+    /// estimate; examples are within the limit, so none is truncated).
+    pub fn estimated_training_tokens(&self) -> u64 {
+        self.train_tokens * self.default_epochs()
+    }
+}
+
+impl fmt::Display for DatasetSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let format = self.format.name();
+        writeln!(f, "{format} export: {} model calls read", self.calls)?;
+        writeln!(f, "written: {} examples", self.written())?;
+        writeln!(f, "  training: {}", self.train)?;
+        if self.validation > 0 {
+            writeln!(f, "  validation: {}", self.validation)?;
+        }
+        let skipped: u64 = self.skipped.values().sum();
+        writeln!(f, "skipped: {skipped} calls")?;
+        for (reason, n) in &self.skipped {
+            writeln!(f, "  {}: {n}", reason.as_str())?;
+        }
+        writeln!(f, "redacted: {} secrets", self.redactions.total())?;
+        for (kind, n) in &self.redactions.0 {
+            writeln!(f, "  {kind}: {n}")?;
+        }
+        let mean = self.tokens.checked_div(self.written()).unwrap_or(0);
+        writeln!(
+            f,
+            "tokens: {} in all, {mean} per example on average, {} in the largest (limit {})",
+            self.tokens, self.max_example_tokens, self.max_tokens
+        )?;
+        write!(
+            f,
+            "estimated training tokens: {} ({} training tokens x {} epochs)",
+            self.estimated_training_tokens(),
+            self.train_tokens,
+            self.default_epochs()
+        )
+    }
+}
+
+/// A call's example, ready to be taken or left.
+struct Prepared {
+    line: String,
+    tokens: usize,
+    /// Hash of the line: equal lines are duplicates.
+    key: u128,
+    validation: bool,
+    redactions: RedactionCounts,
+}
+
+/// Writes examples to the training file and, with a split, the validation file.
+pub struct DatasetWriter<'a, W: Write> {
+    options: DatasetOptions,
+    train: W,
+    validation: Option<W>,
+    redactor: Redactor,
+    count_tokens: &'a (dyn Fn(&str) -> usize + Sync),
+    threads: usize,
+    /// Hashes of the lines written so far (16 bytes each: the one thing that grows).
+    seen: HashSet<u128>,
+    summary: DatasetSummary,
+}
+
+impl<W: Write> fmt::Debug for DatasetWriter<'_, W> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatasetWriter")
+            .field("options", &self.options)
+            .field("threads", &self.threads)
+            .field("summary", &self.summary)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a, W: Write> DatasetWriter<'a, W> {
+    /// A writer; `validation` receives the split when `options.validation_ratio` > 0.
+    /// `count_tokens` is the tokenizer (the bot's o200k counter).
+    pub fn new(
+        options: DatasetOptions,
+        train: W,
+        validation: Option<W>,
+        count_tokens: &'a (dyn Fn(&str) -> usize + Sync),
+    ) -> Self {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Self {
+            summary: DatasetSummary::new(&options),
+            options,
+            train,
+            validation,
+            redactor: Redactor::new(),
+            count_tokens,
+            threads,
+            seen: HashSet::new(),
+        }
+    }
+
+    /// Sets how many threads prepare examples (the default: one per core).
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.threads = threads.max(1);
+        self
+    }
+
+    /// Adds the examples of `calls`, in order.
+    pub fn add_batch(&mut self, calls: &[ExportCall]) -> io::Result<()> {
+        let prepare =
+            |call: &ExportCall| prepare(call, &self.options, &self.redactor, self.count_tokens);
+        let prepared: Vec<Result<Prepared, SkipReason>> = if self.threads <= 1 || calls.len() < 2 {
+            calls.iter().map(prepare).collect()
+        } else {
+            let chunk = calls.len().div_ceil(self.threads);
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = calls
+                    .chunks(chunk)
+                    .map(|part| scope.spawn(move || part.iter().map(prepare).collect::<Vec<_>>()))
+                    .collect();
+                handles
+                    .into_iter()
+                    .flat_map(|h| {
+                        h.join()
+                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                    })
+                    .collect()
+            })
+        };
+        for result in prepared {
+            self.take(result)?;
+        }
+        Ok(())
+    }
+
+    /// The figures so far.
+    pub fn summary(&self) -> &DatasetSummary {
+        &self.summary
+    }
+
+    /// Flushes the files and returns the summary.
+    pub fn finish(mut self) -> io::Result<DatasetSummary> {
+        self.train.flush()?;
+        if let Some(validation) = &mut self.validation {
+            validation.flush()?;
+        }
+        Ok(self.summary)
+    }
+
+    fn take(&mut self, result: Result<Prepared, SkipReason>) -> io::Result<()> {
+        self.summary.calls += 1;
+        let prepared = match result {
+            Ok(prepared) if prepared.tokens > self.options.max_tokens => Err(SkipReason::TooLong),
+            Ok(prepared) if !self.seen.insert(prepared.key) => Err(SkipReason::Duplicate),
+            other => other,
+        };
+        let prepared = match prepared {
+            Ok(prepared) => prepared,
+            Err(reason) => {
+                *self.summary.skipped.entry(reason).or_insert(0) += 1;
+                return Ok(());
+            }
+        };
+        let out = match (&mut self.validation, prepared.validation) {
+            (Some(validation), true) => {
+                self.summary.validation += 1;
+                validation
+            }
+            _ => {
+                self.summary.train += 1;
+                self.summary.train_tokens += prepared.tokens as u64;
+                &mut self.train
+            }
+        };
+        out.write_all(prepared.line.as_bytes())?;
+        out.write_all(b"\n")?;
+        self.summary.tokens += prepared.tokens as u64;
+        self.summary.max_example_tokens = self.summary.max_example_tokens.max(prepared.tokens);
+        self.summary.redactions.merge(&prepared.redactions);
+        Ok(())
+    }
+}
+
+/// Whether a call goes to the validation file: the first 8 bytes of the SHA-256 of its
+/// stored messages, as a fraction of 2^64, below the ratio. Stable across runs, machines and
+/// versions; identical prompts land on the same side.
+pub fn in_validation(messages: &str, ratio: f64) -> bool {
+    if ratio <= 0.0 {
+        return false;
+    }
+    let digest = Sha256::digest(messages.as_bytes());
+    let mut head = [0u8; 8];
+    head.copy_from_slice(&digest[..8]);
+    (u64::from_be_bytes(head) as f64) / 18_446_744_073_709_551_616.0 < ratio
+}
+
+/// The per-call work, safe to run on any thread.
+fn prepare(
+    call: &ExportCall,
+    options: &DatasetOptions,
+    redactor: &Redactor,
+    count_tokens: &(dyn Fn(&str) -> usize + Sync),
+) -> Result<Prepared, SkipReason> {
+    let decided = call
+        .suggestions
+        .iter()
+        .filter(|(_, v)| {
+            matches!(
+                v.state,
+                VerdictState::Accepted
+                    | VerdictState::Modified { .. }
+                    | VerdictState::Rejected { .. }
+            )
+        })
+        .count();
+    let example = build_example(&call.call, &call.suggestions, options.unlabeled)?;
+    if decided < options.min_verdicts {
+        return Err(SkipReason::FewVerdicts);
+    }
+    if options.format != DatasetFormat::Sft && !example.differs() {
+        return Err(SkipReason::NoPreference);
+    }
+    let mut redactions = RedactionCounts::default();
+    let CallExample {
+        messages,
+        kept,
+        original,
+    } = example;
+    let redact =
+        |text: String, redactions: &mut RedactionCounts| match redactor.redact(&text, redactions) {
+            std::borrow::Cow::Borrowed(_) => text,
+            std::borrow::Cow::Owned(redacted) => redacted,
+        };
+    let prompt: Vec<ChatMessage> = messages
+        .into_iter()
+        .map(|m| ChatMessage {
+            content: redact(m.content, &mut redactions),
+            ..m
+        })
+        .collect();
+    // The count made when the call was recorded holds unless redaction changed the prompt.
+    let prompt_redacted = redactions.total() > 0;
+    let assistant = |content: String| ChatMessage {
+        role: "assistant".into(),
+        content,
+        name: None,
+    };
+    let kept = assistant(redact(kept, &mut redactions));
+    let tokens_of = |messages: &[ChatMessage]| -> usize {
+        messages
+            .iter()
+            .map(|m| chat_message_tokens(m, count_tokens))
+            .sum()
+    };
+    let prompt_tokens = match call.call.call.message_tokens {
+        Some(stored) if !prompt_redacted => usize::try_from(stored).unwrap_or(usize::MAX),
+        _ => tokens_of(&prompt),
+    };
+    let (line, tokens) = match options.format {
+        DatasetFormat::Sft => {
+            let tokens = prompt_tokens + tokens_of(std::slice::from_ref(&kept));
+            let mut messages = prompt;
+            messages.push(kept);
+            (json_line(&Sft { messages })?, tokens)
+        }
+        DatasetFormat::Dpo | DatasetFormat::Trl => {
+            let rejected = assistant(redact(original, &mut redactions));
+            let tokens = prompt_tokens
+                + tokens_of(std::slice::from_ref(&kept))
+                + tokens_of(std::slice::from_ref(&rejected));
+            let line = if options.format == DatasetFormat::Dpo {
+                json_line(&Dpo {
+                    input: DpoInput { messages: prompt },
+                    preferred_output: [kept],
+                    non_preferred_output: [rejected],
+                })?
+            } else {
+                json_line(&Trl {
+                    prompt,
+                    chosen: [kept],
+                    rejected: [rejected],
+                })?
+            };
+            (line, tokens)
+        }
+    };
+    let digest = Sha256::digest(line.as_bytes());
+    let mut head = [0u8; 16];
+    head.copy_from_slice(&digest[..16]);
+    Ok(Prepared {
+        line,
+        tokens: tokens + TOKENS_REPLY_PRIMING,
+        key: u128::from_be_bytes(head),
+        validation: in_validation(&call.call.call.messages, options.validation_ratio),
+        redactions,
+    })
+}
+
+/// Tokens of a call's stored messages as exports (and `validate`) count them, to record
+/// with the call; `None` when the messages are not a list of chat messages.
+pub fn message_tokens(messages: &str, count_tokens: &dyn Fn(&str) -> usize) -> Option<i64> {
+    let messages: Vec<ChatMessage> = serde_json::from_str(messages).ok()?;
+    let tokens: usize = messages
+        .iter()
+        .map(|m| chat_message_tokens(m, count_tokens))
+        .sum();
+    i64::try_from(tokens).ok()
+}
+
+/// A message's tokens as `validate` counts them.
+fn chat_message_tokens(m: &ChatMessage, count_tokens: &dyn Fn(&str) -> usize) -> usize {
+    let name = m
+        .name
+        .as_deref()
+        .map_or(0, |name| count_tokens(name) + TOKENS_PER_NAME);
+    TOKENS_PER_MESSAGE + count_tokens(&m.role) + count_tokens(&m.content) + name
+}
+
+fn json_line<T: Serialize>(value: &T) -> Result<String, SkipReason> {
+    serde_json::to_string(value).map_err(|_| SkipReason::Corrupt)
+}
+
+#[derive(Serialize)]
+struct Sft {
+    messages: Vec<ChatMessage>,
+}
+
+#[derive(Serialize)]
+struct DpoInput {
+    messages: Vec<ChatMessage>,
+}
+
+#[derive(Serialize)]
+struct Dpo {
+    input: DpoInput,
+    preferred_output: [ChatMessage; 1],
+    non_preferred_output: [ChatMessage; 1],
+}
+
+#[derive(Serialize)]
+struct Trl {
+    prompt: Vec<ChatMessage>,
+    chosen: [ChatMessage; 1],
+    rejected: [ChatMessage; 1],
+}

@@ -1,0 +1,127 @@
+//! What the store hands the exporters: which rows to read ([`ExportFilter`]) and the rows
+//! themselves, streamed ([`ExportStream`]) so memory does not grow with the store.
+
+use chrono::{DateTime, Utc};
+use tokio::sync::mpsc;
+
+use crate::StoreError;
+use crate::model::{ModelCall, Suggestion, SuggestionKind};
+use crate::verdict::Verdict;
+
+/// Which model calls (or, for SARIF, which findings) an export reads.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExportFilter {
+    /// Only calls of this analysis (tests or security).
+    pub kind: Option<SuggestionKind>,
+    /// Only this repository (`owner/name`).
+    pub repo: Option<String>,
+    /// Only calls made at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Only calls made before this time.
+    pub until: Option<DateTime<Utc>>,
+    /// Only calls with this prompt version.
+    pub prompt_version: Option<String>,
+    /// Only calls to this model.
+    pub model: Option<String>,
+}
+
+/// A value to bind to a filter's placeholder.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum FilterValue {
+    Text(String),
+    Time(DateTime<Utc>),
+}
+
+impl ExportFilter {
+    /// `AND …` conditions on the model call aliased `m` (placeholders numbered from `first`)
+    /// and the values to bind to them, in order.
+    pub(crate) fn call_conditions(&self, first: usize) -> (String, Vec<FilterValue>) {
+        let mut sql = String::new();
+        let mut values = Vec::new();
+        let mut add = |condition: &str, value: FilterValue| {
+            sql.push_str(&format!(" AND {condition} ${}", first + values.len()));
+            values.push(value);
+        };
+        if let Some(kind) = self.kind {
+            add(
+                "m.prompt_id =",
+                FilterValue::Text(prompt_id(kind).to_owned()),
+            );
+        }
+        if let Some(repo) = &self.repo {
+            add("m.repo =", FilterValue::Text(repo.clone()));
+        }
+        if let Some(since) = self.since {
+            add("m.created_at >=", FilterValue::Time(since));
+        }
+        if let Some(until) = self.until {
+            add("m.created_at <", FilterValue::Time(until));
+        }
+        if let Some(version) = &self.prompt_version {
+            add("m.prompt_version =", FilterValue::Text(version.clone()));
+        }
+        if let Some(model) = &self.model {
+            add("m.model =", FilterValue::Text(model.clone()));
+        }
+        (sql, values)
+    }
+
+    /// `AND …` conditions on a suggestion aliased `s` for the filters that apply to every
+    /// finding, built-in ones included (repository and time); placeholders from `first`.
+    pub(crate) fn suggestion_conditions(&self, first: usize) -> (String, Vec<FilterValue>) {
+        let mut sql = String::new();
+        let mut values = Vec::new();
+        let mut add = |condition: &str, value: FilterValue| {
+            sql.push_str(&format!(" AND {condition} ${}", first + values.len()));
+            values.push(value);
+        };
+        if let Some(repo) = &self.repo {
+            add("s.repo =", FilterValue::Text(repo.clone()));
+        }
+        if let Some(since) = self.since {
+            add("s.created_at >=", FilterValue::Time(since));
+        }
+        if let Some(until) = self.until {
+            add("s.created_at <", FilterValue::Time(until));
+        }
+        (sql, values)
+    }
+}
+
+/// The prompt a kind of suggestion comes from.
+pub(crate) fn prompt_id(kind: SuggestionKind) -> &'static str {
+    match kind {
+        SuggestionKind::Test => "tests",
+        SuggestionKind::Security => "security",
+    }
+}
+
+/// One model call with the suggestions it led to that were shown, in id order, each with its
+/// verdict. A call that failed comes without its messages and answer (they are not read).
+#[derive(Debug, Clone)]
+pub struct ExportCall {
+    /// The call.
+    pub call: ModelCall,
+    /// Its shown suggestions and their verdicts.
+    pub suggestions: Vec<(Suggestion, Verdict)>,
+}
+
+/// Rows read by a background task, a bounded buffer ahead of the reader.
+#[derive(Debug)]
+pub struct ExportStream<T> {
+    rx: mpsc::Receiver<Result<T, StoreError>>,
+}
+
+/// How many rows the reading task may get ahead of the writer.
+pub(crate) const EXPORT_BUFFER: usize = 256;
+
+impl<T> ExportStream<T> {
+    pub(crate) fn new(rx: mpsc::Receiver<Result<T, StoreError>>) -> Self {
+        Self { rx }
+    }
+
+    /// The next row; `None` at the end. After an error the stream ends.
+    pub async fn next(&mut self) -> Option<Result<T, StoreError>> {
+        self.rx.recv().await
+    }
+}
