@@ -269,10 +269,7 @@ fn stats(args: &StatsArgs) -> ExitCode {
         use anyhow::Context as _;
         use std::io::Write as _;
 
-        let url = config::database_url(&ProcessEnv)?;
-        let store = feedback::Store::connect(url.expose())
-            .await
-            .with_context(|| format!("connect to {}", url.redacted()))?;
+        let (store, url) = open_store().await?;
         let report = store.stats_report(by, since).await;
         store.close().await;
         let report = report.with_context(|| format!("read stats from {}", url.redacted()))?;
@@ -324,10 +321,12 @@ async fn export_dataset(format: DatasetFormat, args: bot::cli::DatasetArgs) -> a
 async fn export_sarif(args: bot::cli::SarifArgs) -> anyhow::Result<()> {
     use anyhow::Context as _;
     let (store, url) = open_store().await?;
-    let summary = bot::export::export_sarif(&store, &args).await;
+    let exported = bot::export::export_sarif(&store, &args).await;
     store.close().await;
-    let summary = summary.with_context(|| format!("export from {}", url.redacted()))?;
+    let (summary, redactions) =
+        exported.with_context(|| format!("export from {}", url.redacted()))?;
     println!("{summary}");
+    println!("redacted: {redactions}");
     println!("wrote {}", args.out.display());
     Ok(())
 }

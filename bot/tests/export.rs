@@ -3,7 +3,7 @@
 //!
 //! The seed: 20 test-suggestion calls on octo/app, each with one shown suggestion — 14
 //! accepted, 3 modified, 3 rejected — and one security call whose finding was triaged `fp`.
-//! Call 5's prompt holds a GitHub token.
+//! Call 5's prompt holds a GitHub token, and the finding's explanation quotes it.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -66,7 +66,11 @@ async fn seed(url: &str) {
         let (prompt, item, kind) = if security {
             (
                 "security",
-                r#"{"path":"app.py","line":3,"cwe":"CWE-78","severity":"high","confidence":0.9,"title":"Shell injection","explanation":"cmd reaches a shell","fix":"pass a list"}"#.to_owned(),
+                // Model output is untrusted: this one echoes the planted token.
+                format!(
+                    r#"{{"path":"app.py","line":3,"cwe":"CWE-78","severity":"high","confidence":0.9,"title":"Shell injection","explanation":"cmd reaches a shell; TOKEN = \"{}\" leaks too","fix":"pass a list"}}"#,
+                    planted_token()
+                ),
                 SuggestionKind::Security,
             )
         } else {
@@ -333,9 +337,15 @@ fn sarif_carries_triage_as_a_suppression() {
         dir.path(),
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let log: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("findings.sarif")).unwrap())
-            .unwrap();
+    assert!(
+        text(&out).contains("redacted: 1 secrets\n  github-token: 1"),
+        "{}",
+        text(&out)
+    );
+    let written = std::fs::read_to_string(dir.path().join("findings.sarif")).unwrap();
+    assert!(!written.contains(&planted_token()));
+    assert!(written.contains("[REDACTED:github-token]"));
+    let log: serde_json::Value = serde_json::from_str(&written).unwrap();
     assert_eq!(log["version"], "2.1.0");
     let results = log["runs"][0]["results"].as_array().unwrap();
     assert_eq!(results.len(), 1, "only the security finding");

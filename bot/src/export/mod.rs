@@ -78,12 +78,15 @@ impl AtomicFile {
 }
 
 /// `reviewbot export sarif`: every shown security finding `args` selects, built-in and
-/// model ones, with triage as suppressions. Fails (writing nothing) when the log would be
-/// over GitHub's upload limit, saying how to narrow it.
+/// model ones, with triage as suppressions and secrets redacted (counted by kind). Fails
+/// (writing nothing) when the log would be over GitHub's upload limit, saying how to narrow it.
 pub async fn export_sarif(
     store: &feedback::Store,
     args: &crate::cli::SarifArgs,
-) -> anyhow::Result<sarif::SarifSummary> {
+) -> anyhow::Result<(
+    sarif::SarifSummary,
+    feedback::export::redact::RedactionCounts,
+)> {
     use std::io::Write as _;
 
     let filter = ExportFilter {
@@ -98,7 +101,11 @@ pub async fn export_sarif(
         let (suggestion, verdict) = finding.context("read the store")?;
         builder.add(&suggestion, &verdict);
     }
-    let export = builder.finish();
+    let mut export = builder.finish();
+    // Findings quote code, and model output may echo secrets: nothing leaves unredacted.
+    let redactor = feedback::export::redact::Redactor::new();
+    let mut redactions = feedback::export::redact::RedactionCounts::default();
+    redact_strings(&mut export.log, &redactor, &mut redactions);
     if export.summary.over_upload_limit() {
         anyhow::bail!(
             "the SARIF log would be {} bytes gzip-compressed, over GitHub's {} byte upload \
@@ -116,5 +123,34 @@ pub async fn export_sarif(
         .with_context(|| format!("write {}", args.out.display()))?;
     drop(out);
     file.commit()?;
-    Ok(export.summary)
+    Ok((export.summary, redactions))
+}
+
+/// Redacts every string in `value` except fingerprints (hashes, and the identity of a result).
+fn redact_strings(
+    value: &mut serde_json::Value,
+    redactor: &feedback::export::redact::Redactor,
+    counts: &mut feedback::export::redact::RedactionCounts,
+) {
+    use serde_json::Value;
+    match value {
+        Value::String(text) => {
+            if let std::borrow::Cow::Owned(redacted) = redactor.redact(text, counts) {
+                *text = redacted;
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                redact_strings(item, redactor, counts);
+            }
+        }
+        Value::Object(members) => {
+            for (key, member) in members.iter_mut() {
+                if key != "partialFingerprints" {
+                    redact_strings(member, redactor, counts);
+                }
+            }
+        }
+        _ => {}
+    }
 }

@@ -178,10 +178,7 @@ impl fmt::Display for DatasetSummary {
         for (reason, n) in &self.skipped {
             writeln!(f, "  {}: {n}", reason.as_str())?;
         }
-        writeln!(f, "redacted: {} secrets", self.redactions.total())?;
-        for (kind, n) in &self.redactions.0 {
-            writeln!(f, "  {kind}: {n}")?;
-        }
+        writeln!(f, "redacted: {}", self.redactions)?;
         let mean = self.tokens.checked_div(self.written()).unwrap_or(0);
         writeln!(
             f,

@@ -99,6 +99,17 @@ pub const MIN_SECRET_LEN: usize = 8;
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct RedactionCounts(pub BTreeMap<&'static str, u64>);
 
+/// `N secrets`, then one `  <kind>: n` line per kind.
+impl std::fmt::Display for RedactionCounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} secrets", self.total())?;
+        for (kind, n) in &self.0 {
+            write!(f, "\n  {kind}: {n}")?;
+        }
+        Ok(())
+    }
+}
+
 impl RedactionCounts {
     /// Total redactions of every kind.
     pub fn total(&self) -> u64 {
