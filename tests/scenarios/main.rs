@@ -2,6 +2,7 @@
 
 mod cli_review;
 mod deployment;
+mod exports;
 mod feedback;
 mod installations;
 mod pr_world;

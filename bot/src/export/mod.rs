@@ -105,7 +105,24 @@ pub async fn export_sarif(
     // Findings quote code, and model output may echo secrets: nothing leaves unredacted.
     let redactor = feedback::export::redact::Redactor::new();
     let mut redactions = feedback::export::redact::RedactionCounts::default();
-    redact_strings(&mut export.log, &redactor, &mut redactions);
+    let mut found = feedback::export::redact::Found::default();
+    redact_strings(
+        &mut export.log,
+        &mut |text, counts| {
+            redactor
+                .redact_noting(text, counts, &mut found)
+                .into_owned()
+        },
+        &mut redactions,
+    );
+    // A secret recognised in one result is removed wherever else the log quotes it.
+    if !found.is_empty() {
+        redact_strings(
+            &mut export.log,
+            &mut |text, counts| redactor.redact_echoes(text, counts, &found).into_owned(),
+            &mut redactions,
+        );
+    }
     if export.summary.over_upload_limit() {
         anyhow::bail!(
             "the SARIF log would be {} bytes gzip-compressed, over GitHub's {} byte upload \
@@ -126,28 +143,25 @@ pub async fn export_sarif(
     Ok((export.summary, redactions))
 }
 
-/// Redacts every string in `value` except fingerprints (hashes, and the identity of a result).
+/// Applies `redact` to every string in `value` except fingerprints (hashes, and the identity
+/// of a result).
 fn redact_strings(
     value: &mut serde_json::Value,
-    redactor: &feedback::export::redact::Redactor,
+    redact: &mut dyn FnMut(&str, &mut feedback::export::redact::RedactionCounts) -> String,
     counts: &mut feedback::export::redact::RedactionCounts,
 ) {
     use serde_json::Value;
     match value {
-        Value::String(text) => {
-            if let std::borrow::Cow::Owned(redacted) = redactor.redact(text, counts) {
-                *text = redacted;
-            }
-        }
+        Value::String(text) => *text = redact(text, counts),
         Value::Array(items) => {
             for item in items {
-                redact_strings(item, redactor, counts);
+                redact_strings(item, redact, counts);
             }
         }
         Value::Object(members) => {
             for (key, member) in members.iter_mut() {
                 if key != "partialFingerprints" {
-                    redact_strings(member, redactor, counts);
+                    redact_strings(member, redact, counts);
                 }
             }
         }

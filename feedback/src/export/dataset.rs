@@ -7,6 +7,7 @@
 //! every core, then the examples are taken in call order (duplicates, split, writing), so the
 //! output does not depend on the number of threads.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::io::{self, Write};
@@ -15,7 +16,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::example::{CallExample, ChatMessage, Skipped, Unlabeled, build_example};
-use super::redact::{RedactionCounts, Redactor};
+use super::redact::{Found, RedactionCounts, Redactor};
 use super::source::ExportCall;
 use super::validate::{
     DatasetFormat, TOKENS_PER_MESSAGE, TOKENS_PER_NAME, TOKENS_REPLY_PRIMING, default_epochs,
@@ -377,32 +378,69 @@ fn prepare(
         kept,
         original,
     } = example;
-    let redact =
-        |text: String, redactions: &mut RedactionCounts| match redactor.redact(&text, redactions) {
-            std::borrow::Cow::Borrowed(_) => text,
-            std::borrow::Cow::Owned(redacted) => redacted,
+    // Every text is redacted, the model's own answer too even where it is not written: a
+    // secret found anywhere in the example is then removed wherever else it appears (a model
+    // quoting a key in prose, with nothing around it that marks it as one).
+    let mut found = Found::default();
+    let mut unwritten = RedactionCounts::default();
+    let writes_original = options.format != DatasetFormat::Sft;
+    let mut prompt_redacted = false;
+    let mut prompt: Vec<ChatMessage> = Vec::with_capacity(messages.len());
+    for m in messages {
+        let content = match redactor.redact_noting(&m.content, &mut redactions, &mut found) {
+            Cow::Borrowed(_) => m.content,
+            Cow::Owned(redacted) => {
+                prompt_redacted = true;
+                redacted
+            }
         };
-    let prompt: Vec<ChatMessage> = messages
-        .into_iter()
-        .map(|m| ChatMessage {
-            content: redact(m.content, &mut redactions),
-            ..m
-        })
-        .collect();
-    // The count made when the call was recorded holds unless redaction changed the prompt.
-    let prompt_redacted = redactions.total() > 0;
+        prompt.push(ChatMessage { content, ..m });
+    }
+    let mut kept = redactor
+        .redact_noting(&kept, &mut redactions, &mut found)
+        .into_owned();
+    let original_counts = if writes_original {
+        &mut redactions
+    } else {
+        &mut unwritten
+    };
+    let mut original = redactor
+        .redact_noting(&original, original_counts, &mut found)
+        .into_owned();
+    if !found.is_empty() {
+        let echo = |text: &mut String, counts: &mut RedactionCounts| {
+            let echoed = match redactor.redact_echoes(text, counts, &found) {
+                Cow::Borrowed(_) => None,
+                Cow::Owned(redacted) => Some(redacted),
+            };
+            echoed.map(|redacted| *text = redacted).is_some()
+        };
+        for m in &mut prompt {
+            prompt_redacted |= echo(&mut m.content, &mut redactions);
+        }
+        echo(&mut kept, &mut redactions);
+        echo(
+            &mut original,
+            if writes_original {
+                &mut redactions
+            } else {
+                &mut unwritten
+            },
+        );
+    }
     let assistant = |content: String| ChatMessage {
         role: "assistant".into(),
         content,
         name: None,
     };
-    let kept = assistant(redact(kept, &mut redactions));
+    let kept = assistant(kept);
     let tokens_of = |messages: &[ChatMessage]| -> usize {
         messages
             .iter()
             .map(|m| chat_message_tokens(m, count_tokens))
             .sum()
     };
+    // The count made when the call was recorded holds unless redaction changed the prompt.
     let prompt_tokens = match call.call.call.message_tokens {
         Some(stored) if !prompt_redacted => usize::try_from(stored).unwrap_or(usize::MAX),
         _ => tokens_of(&prompt),
@@ -415,7 +453,7 @@ fn prepare(
             (json_line(&Sft { messages })?, tokens)
         }
         DatasetFormat::Dpo | DatasetFormat::Trl => {
-            let rejected = assistant(redact(original, &mut redactions));
+            let rejected = assistant(original);
             let tokens = prompt_tokens
                 + tokens_of(std::slice::from_ref(&kept))
                 + tokens_of(std::slice::from_ref(&rejected));
@@ -493,4 +531,131 @@ struct Trl {
     prompt: Vec<ChatMessage>,
     chosen: [ChatMessage; 1],
     rejected: [ChatMessage; 1],
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::*;
+    use crate::verdict::Verdict;
+    use chrono::Utc;
+
+    fn words(text: &str) -> usize {
+        text.split_whitespace().count()
+    }
+
+    /// A tests call whose one suggestion was accepted (or, with `reject`, rejected).
+    fn export_call(user: &str, item: &str, reject: bool) -> ExportCall {
+        let call = ModelCall {
+            id: ModelCallId(1),
+            call: NewModelCall {
+                installation_id: None,
+                repo: "o/r".into(),
+                pr: Some(1),
+                head_sha: None,
+                job_id: None,
+                analysis: "tests".into(),
+                prompt_id: "tests".into(),
+                prompt_version: "v1".into(),
+                provider: "azure".into(),
+                model: "gpt-4o".into(),
+                deployment: None,
+                messages: serde_json::json!([{"role": "user", "content": user}]).to_string(),
+                response_format: None,
+                raw_answer: Some(format!(r#"{{"suggestions":[{item}]}}"#)),
+                finish_reason: None,
+                status: ModelCallStatus::Ok,
+                error: None,
+                tokens_in: None,
+                tokens_out: None,
+                message_tokens: Some(1_000),
+                latency_ms: 1,
+                attempt: 1,
+                created_at: Utc::now(),
+            },
+        };
+        let suggestion = Suggestion {
+            id: SuggestionId(1),
+            github_comment_id: Some(9),
+            suggestion: NewSuggestion {
+                model_call_id: Some(ModelCallId(1)),
+                review_id: None,
+                repo: "o/r".into(),
+                pr: 1,
+                head_sha: "h".into(),
+                kind: SuggestionKind::Test,
+                source: SuggestionSource::Model,
+                category: "unit".into(),
+                path: "a.py".into(),
+                line: Some(1),
+                anchor: Anchor::Line,
+                severity: None,
+                confidence: None,
+                cwe: None,
+                fingerprint: "f".into(),
+                title: "t".into(),
+                body: String::new(),
+                original: item.into(),
+                created_at: Utc::now(),
+            },
+        };
+        let state = if reject {
+            VerdictState::Rejected { reason: None }
+        } else {
+            VerdictState::Accepted
+        };
+        let verdict = Verdict {
+            state,
+            triage: None,
+            decided_by: None,
+            first_verdict_at: None,
+            time_to_first_verdict: None,
+        };
+        ExportCall {
+            call,
+            suggestions: vec![(suggestion, verdict)],
+        }
+    }
+
+    fn run(format: DatasetFormat, calls: &[ExportCall]) -> (String, DatasetSummary) {
+        let mut out = Vec::new();
+        let mut writer = DatasetWriter::new(DatasetOptions::new(format), &mut out, None, &words);
+        writer.add_batch(calls).unwrap();
+        let summary = writer.finish().unwrap();
+        (String::from_utf8(out).unwrap(), summary)
+    }
+
+    #[test]
+    fn a_secret_the_model_echoes_in_prose_is_redacted_and_counted_once_per_place() {
+        let secret = format!("{}{}", "Xk9vQ2mL7pR4", "tZ8wB3nC6yH1");
+        let user = format!("+DB_PASSWORD = \"{secret}\"");
+        let item = format!(
+            r#"{{"title":"uses {secret} directly","code":"def test_db(): connect('{secret}')"}}"#
+        );
+        let (line, summary) = run(DatasetFormat::Sft, &[export_call(&user, &item, false)]);
+        assert!(!line.contains(&secret), "{line}");
+        // Once in the prompt (an assignment), twice in the answer (echoes).
+        assert_eq!(summary.redactions.get("generic-secret"), 3, "{summary:?}");
+        // The prompt changed, so its stored count (1,000) was not used.
+        assert!(summary.tokens < 1_000, "{summary:?}");
+    }
+
+    #[test]
+    fn an_sft_export_counts_only_redactions_in_what_it_writes() {
+        let secret = format!("{}{}", "Xk9vQ2mL7pR4", "tZ8wB3nC6yH1");
+        let item = format!(r#"{{"title":"t","code":"API_TOKEN = '{secret}'"}}"#);
+        // Rejected: the answer holding the secret is not in the SFT line.
+        let call = export_call("+def f(): pass", &item, true);
+        let (line, summary) = run(DatasetFormat::Sft, std::slice::from_ref(&call));
+        assert!(line.contains(r#"{\"suggestions\":[]}"#), "{line}");
+        assert_eq!(summary.redactions.total(), 0);
+        assert_eq!(
+            summary.tokens,
+            1_000 + 3 + 1 + 1 + 3,
+            "stored prompt count used"
+        );
+        let (line, summary) = run(DatasetFormat::Dpo, &[call]);
+        assert!(!line.contains(&secret));
+        assert_eq!(summary.redactions.total(), 1);
+    }
 }

@@ -341,13 +341,25 @@ impl Redactor {
     ///
     /// `text` is a message's decoded content string (see the module docs).
     pub fn redact<'a>(&self, text: &'a str, counts: &mut RedactionCounts) -> Cow<'a, str> {
+        self.redact_noting(text, counts, &mut Found::default())
+    }
+
+    /// [`redact`](Self::redact), noting each secret in `found`, so that
+    /// [`redact_echoes`](Self::redact_echoes) can remove the same values elsewhere in the
+    /// document.
+    pub fn redact_noting<'a>(
+        &self,
+        text: &'a str,
+        counts: &mut RedactionCounts,
+        found: &mut Found,
+    ) -> Cow<'a, str> {
         let mut text = Cow::Borrowed(text);
         let mut candidates = self.prefilter.matches(&text);
         for (i, rule) in self.rules.iter().enumerate() {
             if !candidates.matched(i) {
                 continue;
             }
-            if let Some(replaced) = apply(rule, &text, counts) {
+            if let Some(replaced) = apply(rule, &text, counts, found) {
                 text = Cow::Owned(replaced);
                 // A replacement changes what later rules see: ask again.
                 candidates = self.prefilter.matches(&text);
@@ -355,9 +367,66 @@ impl Redactor {
         }
         text
     }
+
+    /// Replaces what `found` holds wherever it still appears in `text`: a value recognised as
+    /// a secret in one place (`KEY = "…"`) is one everywhere, also where a model quotes it in
+    /// prose. Each replacement is counted.
+    pub fn redact_echoes<'a>(
+        &self,
+        text: &'a str,
+        counts: &mut RedactionCounts,
+        found: &Found,
+    ) -> Cow<'a, str> {
+        let mut text = Cow::Borrowed(text);
+        for (value, kind) in &found.0 {
+            let n = text.matches(value.as_str()).count();
+            if n > 0 {
+                text = Cow::Owned(text.replace(value.as_str(), &format!("[REDACTED:{kind}]")));
+                for _ in 0..n {
+                    counts.add(kind);
+                }
+            }
+        }
+        text
+    }
 }
 
-fn apply(rule: &Rule, text: &str, counts: &mut RedactionCounts) -> Option<String> {
+/// Secrets redacted so far in one document (an example, a SARIF log), longest first.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Found(Vec<(String, &'static str)>);
+
+/// Shorter values are too likely to be ordinary text to replace wherever they appear.
+const MIN_ECHO: usize = 8;
+
+impl Found {
+    /// Whether nothing was found.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn note(&mut self, secret: &str, kind: &'static str) {
+        // A multi-line secret (a key's body) may be quoted a line at a time.
+        let lines = secret
+            .split(['\r', '\n'])
+            .flat_map(|line| line.split("\\n"))
+            .map(|line| line.trim_matches(|c: char| c.is_whitespace() || c == '+' || c == '\\'))
+            .filter(|line| line.len() >= 16);
+        for value in std::iter::once(secret.trim()).chain(lines) {
+            if value.len() >= MIN_ECHO && !self.0.iter().any(|(v, _)| v == value) {
+                self.0.push((value.to_owned(), kind));
+            }
+        }
+        self.0
+            .sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
+    }
+}
+
+fn apply(
+    rule: &Rule,
+    text: &str,
+    counts: &mut RedactionCounts,
+    found: &mut Found,
+) -> Option<String> {
     let mut out: Option<String> = None;
     let mut last = 0;
     for caps in rule.re.captures_iter(text) {
@@ -380,6 +449,7 @@ fn apply(rule: &Rule, text: &str, counts: &mut RedactionCounts) -> Option<String
         out.push(']');
         last = secret.end();
         counts.add(kind);
+        found.note(secret.as_str(), kind);
     }
     let mut out = out?;
     out.push_str(&text[last..]);
@@ -1011,6 +1081,52 @@ mod tests {
             let parsed: serde_json::Value = serde_json::from_str(&out).expect(&out);
             assert!(!parsed.to_string().contains("MIIEvQ"), "{out}");
         }
+    }
+
+    #[test]
+    fn a_secret_found_once_is_removed_where_it_is_quoted_without_context() {
+        let redactor = Redactor::new();
+        let secret = fake("q8Rw2ZtN5vXk9LmB3cYh/", "GpD4sJf6TaE1uWn0VbK");
+        let mut counts = RedactionCounts::default();
+        let mut found = Found::default();
+        let code = format!("aws_secret_access_key = \"{secret}\"\n");
+        let prose = format!("Rotate {secret} now; it is in the history.");
+        // Alone, the prose gives no sign that the value is a secret.
+        assert_eq!(
+            redactor.redact(&prose, &mut RedactionCounts::default()),
+            prose
+        );
+        let code = redactor.redact_noting(&code, &mut counts, &mut found);
+        assert!(!code.contains(&secret));
+        let prose = redactor.redact_echoes(&prose, &mut counts, &found);
+        assert_eq!(
+            prose,
+            "Rotate [REDACTED:aws-secret-key] now; it is in the history."
+        );
+        assert_eq!(counts.get("aws-secret-key"), 2);
+        // Short values are not chased through the text.
+        let mut short = Found::default();
+        short.note("abc123", "generic-secret");
+        assert!(short.is_empty());
+    }
+
+    #[test]
+    fn a_private_keys_lines_are_removed_where_they_are_quoted_one_by_one() {
+        let redactor = Redactor::new();
+        let line = fake("MIIEowIBAAKCAQEA7Vx", "3p9Qm2Lk8Zr4Tn6Yw1Hs5Jd0");
+        let block = format!(
+            "-----BEGIN RSA PRIVATE KEY-----\n{line}\n{line}Ab\n-----END RSA PRIVATE KEY-----\n"
+        );
+        let mut counts = RedactionCounts::default();
+        let mut found = Found::default();
+        assert!(
+            !redactor
+                .redact_noting(&block, &mut counts, &mut found)
+                .contains(&line)
+        );
+        let quoted = format!("the key starts with {line}Ab and more");
+        let echoed = redactor.redact_echoes(&quoted, &mut counts, &found);
+        assert!(!echoed.contains(&line), "{echoed}");
     }
 
     #[test]
