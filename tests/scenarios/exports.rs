@@ -6,27 +6,24 @@ use std::path::Path;
 use std::process::Output;
 
 use e2e::fake_azure::{FakeAzure, schema_name};
-use e2e::{Backend, TestApp, WAIT, on_both_backends, webhook_fixture};
+use e2e::{Backend, TestApp, WAIT, on_both_backends};
 use feedback::verdict::{VerdictState, derive_verdict};
 use feedback::{FeedbackAction, JobState, SuggestionId, TriageState};
-use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::pr_world::{
-    HEAD, INSTALLATION, PR, REPO, deliver, open_pull_request, pull_request_event,
+    AUTHOR, HEAD, PR, REPO, deliver, new_file_diff, open_pull_request, pull_request_event, say,
 };
 
 on_both_backends!(secrets_planted_in_a_pull_request_reach_no_export);
 
-/// The PR author in the fake GitHub.
-// Credential-shaped values are split in the source (`concat!`) so that secret scanners and
-// push protection do not take this test for a leak.
-const AUTHOR: &str = "octocat";
 /// Someone with write access.
 const WRITER: &str = "writer";
 /// A security reviewer (named in the repository's config).
 const SEC_LEAD: &str = "sec-lead";
 
+// Credential-shaped values are split in the source (`concat!`) so that secret scanners and
+// push protection do not take this test for a leak.
 const AWS_KEY_ID: &str = concat!("AKIA", "5Q7ZN3RXW4TB2KLM");
 const AWS_SECRET: &str = "q8Rw2ZtN5vXk9LmB3cYh/GpD4sJf6TaE1uWn0VbK";
 const GITHUB_TOKEN: &str = concat!("ghp", "_R7tK2mQ9xV4bN8cW1zL5pJ3hF6dS0gY2aE9u");
@@ -105,19 +102,6 @@ fn line_of(needle: &str) -> usize {
         .unwrap_or_else(|| panic!("{needle} is not in settings.py"))
 }
 
-/// A diff adding `path` with `content`.
-fn new_file_diff(path: &str, content: &str) -> String {
-    let lines: Vec<&str> = content.lines().collect();
-    let mut out = format!(
-        "diff --git a/{path} b/{path}\nnew file mode 100644\nindex 0000000..4444444\n--- /dev/null\n+++ b/{path}\n@@ -0,0 +1,{} @@\n",
-        lines.len()
-    );
-    for line in lines {
-        out.push_str(&format!("+{line}\n"));
-    }
-    out
-}
-
 const ACCEPTED_TITLE: &str = "settings expose the GitHub token";
 const MODIFIED_TITLE: &str = "notify() sends the Slack token";
 const FINDING_TITLE: &str = "Hard-coded AWS credentials";
@@ -179,38 +163,6 @@ async fn world(backend: Backend) -> Option<(TestApp, FakeAzure)> {
     );
     github.set_permission(REPO, WRITER, "write");
     Some((app, azure))
-}
-
-/// `author` replies `body` to review comment `to` on GitHub, and GitHub tells us; waits for
-/// the job.
-async fn say(app: &TestApp, delivery: &str, to: i64, author: &str, body: &str) {
-    let id = app.github.add_review_reply(REPO, PR, to, author, body);
-    let mut event: Value = serde_json::from_slice(&webhook_fixture(
-        "pull_request_review_comment",
-        "created.payload.json",
-    ))
-    .unwrap();
-    event["installation"]["id"] = json!(INSTALLATION);
-    event["pull_request"]["user"]["login"] = json!(AUTHOR);
-    event["comment"]["id"] = json!(id);
-    event["comment"]["in_reply_to_id"] = json!(to);
-    event["comment"]["body"] = json!(body);
-    event["comment"]["user"]["login"] = json!(author);
-    event["comment"]["user"]["type"] = json!("User");
-    event["sender"]["login"] = json!(author);
-    let event = serde_json::to_vec(&event).unwrap();
-    assert_eq!(
-        app.deliver("pull_request_review_comment", delivery, &event)
-            .await,
-        StatusCode::ACCEPTED,
-        "{delivery}"
-    );
-    let jobs = app.store.list_jobs(None).await.unwrap();
-    let job = jobs
-        .iter()
-        .find(|j| j.delivery_id.as_deref() == Some(delivery))
-        .unwrap_or_else(|| panic!("{delivery} enqueued no job: {jobs:?}"));
-    app.wait_for_job(job.id, JobState::Done).await;
 }
 
 async fn verdict(app: &TestApp, id: SuggestionId) -> feedback::verdict::Verdict {

@@ -194,3 +194,74 @@ pub async fn run_command(app: &TestApp, delivery: &str, body: &[u8]) {
         .unwrap_or_else(|| panic!("{delivery} enqueued no job: {jobs:?}"));
     app.wait_for_job(job.id, JobState::Done).await;
 }
+
+/// The PR author in the fake GitHub.
+pub const AUTHOR: &str = "octocat";
+
+/// A `pull_request_review_comment` event for comment `id`: `author` replying `body` to
+/// comment `to`, after an edit from `edited_from` when given.
+pub fn reply_event(
+    id: i64,
+    to: i64,
+    author: &str,
+    body: &str,
+    edited_from: Option<&str>,
+) -> Vec<u8> {
+    let file = if edited_from.is_some() {
+        "edited.payload.json"
+    } else {
+        "created.payload.json"
+    };
+    let mut event: Value =
+        serde_json::from_slice(&webhook_fixture("pull_request_review_comment", file)).unwrap();
+    event["installation"]["id"] = json!(INSTALLATION);
+    event["pull_request"]["user"]["login"] = json!(AUTHOR);
+    event["comment"]["id"] = json!(id);
+    event["comment"]["in_reply_to_id"] = json!(to);
+    event["comment"]["body"] = json!(body);
+    event["comment"]["user"]["login"] = json!(author);
+    event["comment"]["user"]["type"] = json!("User");
+    event["sender"]["login"] = json!(author);
+    if let Some(before) = edited_from {
+        event["changes"] = json!({ "body": { "from": before } });
+    }
+    serde_json::to_vec(&event).unwrap()
+}
+
+/// `author` replies `body` to comment `to` on GitHub, and GitHub tells us (delivery
+/// `delivery`); waits for the job. Returns the reply's id.
+pub async fn say(app: &TestApp, delivery: &str, to: i64, author: &str, body: &str) -> i64 {
+    let id = app.github.add_review_reply(REPO, PR, to, author, body);
+    let event = reply_event(id, to, author, body, None);
+    settle(app, "pull_request_review_comment", delivery, &event).await;
+    id
+}
+
+/// Delivers an event and waits for the job it implies (if any) to finish.
+pub async fn settle(app: &TestApp, event: &str, delivery: &str, body: &[u8]) {
+    assert_eq!(
+        app.deliver(event, delivery, body).await,
+        StatusCode::ACCEPTED,
+        "{delivery}"
+    );
+    let jobs = app.store.list_jobs(None).await.unwrap();
+    if let Some(job) = jobs
+        .iter()
+        .find(|j| j.delivery_id.as_deref() == Some(delivery))
+    {
+        app.wait_for_job(job.id, JobState::Done).await;
+    }
+}
+
+/// A diff adding `path` with `content`.
+pub fn new_file_diff(path: &str, content: &str) -> String {
+    let lines: Vec<&str> = content.lines().collect();
+    let mut out = format!(
+        "diff --git a/{path} b/{path}\nnew file mode 100644\nindex 0000000..4444444\n--- /dev/null\n+++ b/{path}\n@@ -0,0 +1,{} @@\n",
+        lines.len()
+    );
+    for line in lines {
+        out.push_str(&format!("+{line}\n"));
+    }
+    out
+}
