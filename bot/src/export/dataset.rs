@@ -47,12 +47,11 @@ pub async fn export_dataset(
         .as_deref()
         .map(AtomicFile::create)
         .transpose()?;
-    let count_tokens = crate::review::budget::count_tokens;
     let mut writer = DatasetWriter::new(
         options,
         train.writer()?,
         validation.as_ref().map(AtomicFile::writer).transpose()?,
-        &count_tokens,
+        std::sync::Arc::new(crate::review::budget::count_tokens),
     );
     let mut progress = Progress::new(u64::try_from(total).unwrap_or(0));
     let mut calls = store.export_calls(&filter);
@@ -65,9 +64,10 @@ pub async fn export_dataset(
             batch.push(call);
         }
         if batch.len() == BATCH || (done && !batch.is_empty()) {
-            writer.add_batch(&batch).context("write the dataset")?;
             read += batch.len() as u64;
-            batch.clear();
+            writer
+                .add_batch(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
+                .context("write the dataset")?;
             progress.update(read, writer.summary().written());
         }
         if done {

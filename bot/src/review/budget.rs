@@ -3,6 +3,7 @@
 //! keep a function's hunks together. Nothing is dropped silently: every left-out file and
 //! every unit too large for the budget is reported.
 
+use std::collections::HashSet;
 use std::sync::LazyLock;
 
 use serde::Serialize;
@@ -142,10 +143,22 @@ static TOKENIZER: LazyLock<Option<CoreBPE>> = LazyLock::new(|| tiktoken_rs::o200
 /// (one token per 3 bytes) so budgets still hold.
 pub fn count_tokens(text: &str) -> usize {
     match TOKENIZER.as_ref() {
-        Some(bpe) => bpe.encode_with_special_tokens(text).len(),
+        Some(bpe) => match bpe.encode(text, &SPECIAL_TOKENS) {
+            Ok((tokens, _)) => tokens.len(),
+            Err(_) => text.len().div_ceil(3),
+        },
         None => text.len().div_ceil(3),
     }
 }
+
+/// The tokenizer's special tokens, counted as one token each where they appear (built once:
+/// `encode_with_special_tokens` builds this set on every call).
+static SPECIAL_TOKENS: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
+    TOKENIZER
+        .as_ref()
+        .map(CoreBPE::special_tokens)
+        .unwrap_or_default()
+});
 
 /// A piece of the change to send: one hunk with its context, grouped by what must travel
 /// together (the enclosing function, else the hunk itself).

@@ -11,6 +11,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::io::{self, Write};
+use std::sync::{Arc, mpsc};
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -206,20 +207,71 @@ struct Prepared {
     redactions: RedactionCounts,
 }
 
+/// The tokenizer an export counts with (the bot's o200k counter), shared by its workers.
+pub type TokenCounter = Arc<dyn Fn(&str) -> usize + Send + Sync>;
+
 /// Writes examples to the training file and, with a split, the validation file.
-pub struct DatasetWriter<'a, W: Write> {
+pub struct DatasetWriter<W: Write> {
     options: DatasetOptions,
     train: W,
     validation: Option<W>,
-    redactor: Redactor,
-    count_tokens: &'a (dyn Fn(&str) -> usize + Sync),
+    count_tokens: TokenCounter,
     threads: usize,
+    /// Threads that prepare examples, started with the first batch and kept (each with its
+    /// own redactor, so no regex cache is shared between threads).
+    workers: Vec<Worker>,
+    /// For a single thread: prepared here.
+    redactor: Option<Redactor>,
     /// Hashes of the lines written so far (16 bytes each: the one thing that grows).
     seen: HashSet<u128>,
     summary: DatasetSummary,
 }
 
-impl<W: Write> fmt::Debug for DatasetWriter<'_, W> {
+/// A thread preparing the examples of the calls it is sent.
+struct Worker {
+    jobs: mpsc::Sender<Vec<ExportCall>>,
+    results: mpsc::Receiver<Vec<Result<Prepared, SkipReason>>>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Worker {
+    fn start(options: DatasetOptions, count_tokens: TokenCounter) -> io::Result<Self> {
+        let (jobs, job_rx) = mpsc::channel::<Vec<ExportCall>>();
+        let (result_tx, results) = mpsc::channel();
+        let handle = std::thread::Builder::new()
+            .name("export-worker".into())
+            .spawn(move || {
+                let redactor = Redactor::new();
+                for calls in job_rx {
+                    let prepared: Vec<_> = calls
+                        .iter()
+                        .map(|call| prepare(call, &options, &redactor, &*count_tokens))
+                        .collect();
+                    if result_tx.send(prepared).is_err() {
+                        return;
+                    }
+                }
+            })?;
+        Ok(Self {
+            jobs,
+            results,
+            handle: Some(handle),
+        })
+    }
+
+    /// The worker's results for the calls last sent; a worker that died passes its panic on.
+    fn receive(&mut self) -> Vec<Result<Prepared, SkipReason>> {
+        match self.results.recv() {
+            Ok(prepared) => prepared,
+            Err(_) => match self.handle.take().map(std::thread::JoinHandle::join) {
+                Some(Err(panic)) => std::panic::resume_unwind(panic),
+                _ => panic!("an export worker stopped without an answer"),
+            },
+        }
+    }
+}
+
+impl<W: Write> fmt::Debug for DatasetWriter<W> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DatasetWriter")
             .field("options", &self.options)
@@ -229,14 +281,14 @@ impl<W: Write> fmt::Debug for DatasetWriter<'_, W> {
     }
 }
 
-impl<'a, W: Write> DatasetWriter<'a, W> {
+impl<W: Write> DatasetWriter<W> {
     /// A writer; `validation` receives the split when `options.validation_ratio` > 0.
     /// `count_tokens` is the tokenizer (the bot's o200k counter).
     pub fn new(
         options: DatasetOptions,
         train: W,
         validation: Option<W>,
-        count_tokens: &'a (dyn Fn(&str) -> usize + Sync),
+        count_tokens: TokenCounter,
     ) -> Self {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         Self {
@@ -244,9 +296,10 @@ impl<'a, W: Write> DatasetWriter<'a, W> {
             options,
             train,
             validation,
-            redactor: Redactor::new(),
             count_tokens,
             threads,
+            workers: Vec::new(),
+            redactor: None,
             seen: HashSet::new(),
         }
     }
@@ -258,26 +311,36 @@ impl<'a, W: Write> DatasetWriter<'a, W> {
     }
 
     /// Adds the examples of `calls`, in order.
-    pub fn add_batch(&mut self, calls: &[ExportCall]) -> io::Result<()> {
-        let prepare =
-            |call: &ExportCall| prepare(call, &self.options, &self.redactor, self.count_tokens);
-        let prepared: Vec<Result<Prepared, SkipReason>> = if self.threads <= 1 || calls.len() < 2 {
-            calls.iter().map(prepare).collect()
+    pub fn add_batch(&mut self, calls: Vec<ExportCall>) -> io::Result<()> {
+        let prepared: Vec<Result<Prepared, SkipReason>> = if self.threads <= 1 {
+            let redactor = self.redactor.get_or_insert_with(Redactor::new);
+            calls
+                .iter()
+                .map(|call| prepare(call, &self.options, redactor, &*self.count_tokens))
+                .collect()
         } else {
-            let chunk = calls.len().div_ceil(self.threads);
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = calls
-                    .chunks(chunk)
-                    .map(|part| scope.spawn(move || part.iter().map(prepare).collect::<Vec<_>>()))
-                    .collect();
-                handles
-                    .into_iter()
-                    .flat_map(|h| {
-                        h.join()
-                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-                    })
-                    .collect()
-            })
+            while self.workers.len() < self.threads {
+                let worker = Worker::start(self.options, Arc::clone(&self.count_tokens))?;
+                self.workers.push(worker);
+            }
+            let chunk = calls.len().div_ceil(self.threads).max(1);
+            let mut calls = calls.into_iter();
+            let mut sent = 0;
+            for worker in &self.workers {
+                let part: Vec<ExportCall> = calls.by_ref().take(chunk).collect();
+                if part.is_empty() {
+                    break;
+                }
+                worker
+                    .jobs
+                    .send(part)
+                    .map_err(|_| io::Error::other("an export worker stopped"))?;
+                sent += 1;
+            }
+            self.workers[..sent]
+                .iter_mut()
+                .flat_map(Worker::receive)
+                .collect()
         };
         for result in prepared {
             self.take(result)?;
@@ -290,8 +353,14 @@ impl<'a, W: Write> DatasetWriter<'a, W> {
         &self.summary
     }
 
-    /// Flushes the files and returns the summary.
+    /// Flushes the files, stops the workers and returns the summary.
     pub fn finish(mut self) -> io::Result<DatasetSummary> {
+        for worker in self.workers.drain(..) {
+            drop(worker.jobs);
+            if let Some(handle) = worker.handle {
+                let _ = handle.join();
+            }
+        }
         self.train.flush()?;
         if let Some(validation) = &mut self.validation {
             validation.flush()?;
@@ -619,8 +688,10 @@ mod tests {
 
     fn run(format: DatasetFormat, calls: &[ExportCall]) -> (String, DatasetSummary) {
         let mut out = Vec::new();
-        let mut writer = DatasetWriter::new(DatasetOptions::new(format), &mut out, None, &words);
-        writer.add_batch(calls).unwrap();
+        let mut writer =
+            DatasetWriter::new(DatasetOptions::new(format), &mut out, None, Arc::new(words))
+                .with_threads(1);
+        writer.add_batch(calls.to_vec()).unwrap();
         let summary = writer.finish().unwrap();
         (String::from_utf8(out).unwrap(), summary)
     }

@@ -112,8 +112,9 @@ pub struct ExportStream<T> {
     rx: mpsc::Receiver<Result<T, StoreError>>,
 }
 
-/// How many rows the reading task may get ahead of the writer.
-pub(crate) const EXPORT_BUFFER: usize = 256;
+/// How many rows the reading task may get ahead of the writer: more than a writer's batch,
+/// so reading goes on while a batch is prepared.
+pub(crate) const EXPORT_BUFFER: usize = 1024;
 
 impl<T> ExportStream<T> {
     pub(crate) fn new(rx: mpsc::Receiver<Result<T, StoreError>>) -> Self {

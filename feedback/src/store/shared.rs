@@ -217,6 +217,23 @@ macro_rules! shared_store_methods {
             })
         }
 
+        /// Connections of their own for an export's long reads: statement logging off (a read
+        /// that streams a whole table for minutes is not a slow query to warn about). Fails
+        /// for an in-memory SQLite, which another connection would not see.
+        fn export_pool(pool: &sqlx::Pool<$db>) -> Result<sqlx::Pool<$db>, StoreError> {
+            use sqlx::ConnectOptions;
+            if pool.options().get_max_connections() < 3 {
+                return Err(StoreError::Unsupported(
+                    "exports read on connections of their own: use a database file, not :memory:"
+                        .into(),
+                ));
+            }
+            let options = (*pool.connect_options()).clone().disable_statement_logging();
+            Ok(sqlx::pool::PoolOptions::<$db>::new()
+                .max_connections(3)
+                .connect_lazy_with(options))
+        }
+
         /// Binds an export filter's values, in order, after the placeholders already bound.
         fn bind_filter<'q>(
             mut query: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>,
@@ -1369,10 +1386,14 @@ macro_rules! shared_store_methods {
             filter: &crate::export::source::ExportFilter,
         ) -> crate::export::source::ExportStream<crate::export::source::ExportCall> {
             let (tx, rx) = tokio::sync::mpsc::channel(crate::export::source::EXPORT_BUFFER);
-            let pool = self.pool.clone();
+            let pool = export_pool(&self.pool);
             let filter = filter.clone();
             tokio::spawn(async move {
-                if let Err(e) = Self::merge_export_calls(&pool, &filter, &tx).await {
+                let merged = match pool {
+                    Ok(pool) => Self::merge_export_calls(&pool, &filter, &tx).await,
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = merged {
                     let _ = tx.send(Err(e)).await;
                 }
             });
@@ -1388,11 +1409,6 @@ macro_rules! shared_store_methods {
         ) -> Result<(), StoreError> {
             use crate::export::source::ExportCall;
             use futures_util::TryStreamExt;
-            if pool.options().get_max_connections() < 3 {
-                return Err(StoreError::Unsupported(
-                    "exports read on three connections: use a database file, not :memory:".into(),
-                ));
-            }
             let max_call: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM model_calls")
                 .fetch_one(pool)
                 .await?;
@@ -1520,10 +1536,14 @@ macro_rules! shared_store_methods {
             filter: &crate::export::source::ExportFilter,
         ) -> crate::export::source::ExportStream<(Suggestion, crate::verdict::Verdict)> {
             let (tx, rx) = tokio::sync::mpsc::channel(crate::export::source::EXPORT_BUFFER);
-            let pool = self.pool.clone();
+            let pool = export_pool(&self.pool);
             let filter = filter.clone();
             tokio::spawn(async move {
-                if let Err(e) = Self::read_export_suggestions(&pool, kind, &filter, &tx).await {
+                let read = match pool {
+                    Ok(pool) => Self::read_export_suggestions(&pool, kind, &filter, &tx).await,
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = read {
                     let _ = tx.send(Err(e)).await;
                 }
             });

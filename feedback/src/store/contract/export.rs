@@ -370,12 +370,17 @@ fn export(
 ) -> (Vec<String>, Vec<String>, DatasetSummary) {
     let mut train = Vec::new();
     let mut validation = Vec::new();
-    let mut writer =
-        DatasetWriter::new(options, &mut train, Some(&mut validation), &words).with_threads(2);
+    let mut writer = DatasetWriter::new(
+        options,
+        &mut train,
+        Some(&mut validation),
+        std::sync::Arc::new(words),
+    )
+    .with_threads(2);
     // Two batches, so batching cannot change the outcome.
     let (first, second) = calls.split_at(calls.len() / 2);
-    writer.add_batch(first).unwrap();
-    writer.add_batch(second).unwrap();
+    writer.add_batch(first.to_vec()).unwrap();
+    writer.add_batch(second.to_vec()).unwrap();
     let summary = writer.finish().unwrap();
     let lines = |bytes: Vec<u8>| -> Vec<String> {
         String::from_utf8(bytes)
