@@ -51,7 +51,7 @@ pub async fn export_dataset(
         options,
         train.writer()?,
         validation.as_ref().map(AtomicFile::writer).transpose()?,
-        std::sync::Arc::new(crate::review::budget::count_tokens),
+        std::sync::Arc::new(crate::review::budget::count_tokens_on_own_copy),
     );
     let mut progress = Progress::new(u64::try_from(total).unwrap_or(0));
     let mut calls = store.export_calls(&filter);

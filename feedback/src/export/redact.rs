@@ -354,6 +354,11 @@ impl Redactor {
         found: &mut Found,
     ) -> Cow<'a, str> {
         let mut text = Cow::Borrowed(text);
+        // Most text holds nothing: one unanchored yes/no search, which stops at the first hit
+        // and can skip ahead on literals, is cheaper than asking which rules match.
+        if !self.prefilter.is_match(&text) {
+            return text;
+        }
         let mut candidates = self.prefilter.matches(&text);
         for (i, rule) in self.rules.iter().enumerate() {
             if !candidates.matched(i) {

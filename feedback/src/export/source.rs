@@ -126,3 +126,122 @@ impl<T> ExportStream<T> {
         self.rx.recv().await
     }
 }
+
+/// A shown suggestion with its events, as the store's export query aggregates them (JSON
+/// object keys are the column names).
+#[derive(Debug, serde::Deserialize)]
+struct JsonSuggestion {
+    id: i64,
+    github_comment_id: Option<i64>,
+    model_call_id: Option<i64>,
+    review_id: Option<i64>,
+    repo: String,
+    pr: i64,
+    head_sha: String,
+    kind: String,
+    source: String,
+    category: String,
+    path: String,
+    line: Option<i32>,
+    anchor: String,
+    severity: Option<String>,
+    confidence: Option<f64>,
+    cwe: Option<String>,
+    fingerprint: String,
+    title: String,
+    body: String,
+    original: String,
+    created_at: String,
+    events: Vec<JsonEvent>,
+}
+
+/// A feedback event as the export query aggregates it.
+#[derive(Debug, serde::Deserialize)]
+struct JsonEvent {
+    id: i64,
+    suggestion_id: i64,
+    github_id: String,
+    source: String,
+    action: String,
+    actor: String,
+    role: String,
+    reason: Option<String>,
+    note: Option<String>,
+    human_text: Option<String>,
+    occurred_at: String,
+    recorded_at: String,
+}
+
+/// A timestamp as either dialect writes it in JSON (RFC 3339: SQLite's `…Z`, Postgres'
+/// `…+00:00`).
+fn json_time(text: &str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|at| at.with_timezone(&Utc))
+        .map_err(|e| StoreError::Corrupt(format!("timestamp {text:?}: {e}")))
+}
+
+/// The shown suggestions of one call, in id order, with their verdicts, from the JSON the
+/// export query aggregates.
+pub(crate) fn shown_with_verdicts(json: &str) -> Result<Vec<(Suggestion, Verdict)>, StoreError> {
+    use crate::model::*;
+    let mut rows: Vec<JsonSuggestion> = serde_json::from_str(json)
+        .map_err(|e| StoreError::Corrupt(format!("aggregated suggestions: {e}")))?;
+    rows.sort_by_key(|s| s.id);
+    rows.into_iter()
+        .map(|s| {
+            let events = s
+                .events
+                .into_iter()
+                .map(|e| {
+                    Ok(FeedbackEvent {
+                        id: FeedbackEventId(e.id),
+                        recorded_at: json_time(&e.recorded_at)?,
+                        event: NewFeedbackEvent {
+                            suggestion_id: SuggestionId(e.suggestion_id),
+                            github_id: e.github_id,
+                            source: FeedbackSource::parse(&e.source)?,
+                            action: FeedbackAction::parse(&e.action)?,
+                            actor: e.actor,
+                            role: FeedbackRole::parse(&e.role)?,
+                            reason: e.reason,
+                            note: e.note,
+                            human_text: e.human_text,
+                            occurred_at: json_time(&e.occurred_at)?,
+                        },
+                    })
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            let suggestion = Suggestion {
+                id: SuggestionId(s.id),
+                github_comment_id: s.github_comment_id,
+                suggestion: NewSuggestion {
+                    model_call_id: s.model_call_id.map(ModelCallId),
+                    review_id: s.review_id.map(ReviewId),
+                    repo: s.repo,
+                    pr: s.pr,
+                    head_sha: s.head_sha,
+                    kind: SuggestionKind::parse(&s.kind)?,
+                    source: SuggestionSource::parse(&s.source)?,
+                    category: s.category,
+                    path: s.path,
+                    line: s.line,
+                    anchor: Anchor::parse(&s.anchor)?,
+                    severity: s.severity,
+                    confidence: s.confidence,
+                    cwe: s.cwe,
+                    fingerprint: s.fingerprint,
+                    title: s.title,
+                    body: s.body,
+                    original: s.original,
+                    created_at: json_time(&s.created_at)?,
+                },
+            };
+            let verdict = crate::verdict::derive_verdict(
+                suggestion.suggestion.kind,
+                suggestion.suggestion.created_at,
+                &events,
+            );
+            Ok((suggestion, verdict))
+        })
+        .collect()
+}
