@@ -307,7 +307,7 @@ async fn export_dataset(format: DatasetFormat, args: bot::cli::DatasetArgs) -> a
     let summary = summary.with_context(|| format!("export from {}", url.redacted()))?;
     println!("{summary}");
     println!("wrote {}", args.out.display());
-    if summary.validation > 0 {
+    if args.validation_ratio.is_some_and(|ratio| ratio > 0.0) {
         let validation = args
             .validation_out
             .clone()

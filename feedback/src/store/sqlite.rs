@@ -32,24 +32,6 @@ const CLAIM_CANDIDATES: [&str; 2] = [
      AND kind IN (SELECT value FROM json_each($4)) ORDER BY run_at, id LIMIT 1",
 ];
 
-/// A model call's shown suggestions, each with its feedback events up to `$2`, as one JSON
-/// array (see `export::source::JsonSuggestion`): one row per call instead of one per event,
-/// which is what makes a large export fast. `m` is the call.
-const SHOWN_SUGGESTIONS_JSON: &str = "json((SELECT json_group_array(json(x.item)) FROM (SELECT json_object('id', s.id, \
-     'github_comment_id', s.github_comment_id, 'model_call_id', s.model_call_id, 'review_id', \
-     s.review_id, 'repo', s.repo, 'pr', s.pr, 'head_sha', s.head_sha, 'kind', s.kind, \
-     'source', s.source, 'category', s.category, 'path', s.path, 'line', s.line, 'anchor', \
-     s.anchor, 'severity', s.severity, 'confidence', s.confidence, 'cwe', s.cwe, \
-     'fingerprint', s.fingerprint, 'title', s.title, 'body', s.body, 'original', s.original, \
-     'created_at', s.created_at, 'events', json((SELECT json_group_array(json_object('id', \
-     f.id, 'suggestion_id', f.suggestion_id, 'github_id', f.github_id, 'source', f.source, \
-     'action', f.action, 'actor', f.actor, 'role', f.role, 'reason', f.reason, 'note', \
-     f.note, 'human_text', f.human_text, 'occurred_at', f.occurred_at, 'recorded_at', \
-     f.recorded_at)) FROM feedback_events f WHERE f.suggestion_id = s.id AND f.id <= $2))) AS \
-     item FROM suggestions s LEFT JOIN reviews r ON r.id = s.review_id WHERE s.model_call_id \
-     = m.id AND (r.github_review_id IS NOT NULL OR s.github_comment_id IS NOT NULL) ORDER BY \
-     s.id) x))";
-
 /// Row locks: none needed, a write transaction (`BEGIN IMMEDIATE`) holds the database lock.
 const FOR_UPDATE: &str = "";
 
