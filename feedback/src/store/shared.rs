@@ -234,6 +234,33 @@ macro_rules! shared_store_methods {
                 .connect_lazy_with(options))
         }
 
+        /// Runs an export's `read` in the background on connections of its own
+        /// ([`export_pool`]); its rows, or the error that stopped it, arrive on the stream.
+        fn spawn_export<T, F, Fut>(
+            pool: &sqlx::Pool<$db>,
+            read: F,
+        ) -> crate::export::source::ExportStream<T>
+        where
+            T: Send + 'static,
+            F: FnOnce(sqlx::Pool<$db>, tokio::sync::mpsc::Sender<Result<T, StoreError>>) -> Fut
+                + Send
+                + 'static,
+            Fut: std::future::Future<Output = Result<(), StoreError>> + Send + 'static,
+        {
+            let (tx, rx) = tokio::sync::mpsc::channel(crate::export::source::EXPORT_BUFFER);
+            let pool = export_pool(pool);
+            tokio::spawn(async move {
+                let result = match pool {
+                    Ok(pool) => read(pool, tx.clone()).await,
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = result {
+                    let _ = tx.send(Err(e)).await;
+                }
+            });
+            crate::export::source::ExportStream::new(rx)
+        }
+
         /// Binds an export filter's values, in order, after the placeholders already bound.
         fn bind_filter<'q>(
             mut query: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>,
@@ -1387,19 +1414,10 @@ macro_rules! shared_store_methods {
             &self,
             filter: &crate::export::source::ExportFilter,
         ) -> crate::export::source::ExportStream<crate::export::source::ExportCall> {
-            let (tx, rx) = tokio::sync::mpsc::channel(crate::export::source::EXPORT_BUFFER);
-            let pool = export_pool(&self.pool);
             let filter = filter.clone();
-            tokio::spawn(async move {
-                let read = match pool {
-                    Ok(pool) => Self::read_export_calls(&pool, &filter, &tx).await,
-                    Err(e) => Err(e),
-                };
-                if let Err(e) = read {
-                    let _ = tx.send(Err(e)).await;
-                }
-            });
-            crate::export::source::ExportStream::new(rx)
+            spawn_export(&self.pool, move |pool, tx| async move {
+                Self::read_export_calls(&pool, &filter, &tx).await
+            })
         }
 
         async fn read_export_calls(
@@ -1537,19 +1555,10 @@ macro_rules! shared_store_methods {
             kind: SuggestionKind,
             filter: &crate::export::source::ExportFilter,
         ) -> crate::export::source::ExportStream<(Suggestion, crate::verdict::Verdict)> {
-            let (tx, rx) = tokio::sync::mpsc::channel(crate::export::source::EXPORT_BUFFER);
-            let pool = export_pool(&self.pool);
             let filter = filter.clone();
-            tokio::spawn(async move {
-                let read = match pool {
-                    Ok(pool) => Self::read_export_suggestions(&pool, kind, &filter, &tx).await,
-                    Err(e) => Err(e),
-                };
-                if let Err(e) = read {
-                    let _ = tx.send(Err(e)).await;
-                }
-            });
-            crate::export::source::ExportStream::new(rx)
+            spawn_export(&self.pool, move |pool, tx| async move {
+                Self::read_export_suggestions(&pool, kind, &filter, &tx).await
+            })
         }
 
         async fn read_export_suggestions(
