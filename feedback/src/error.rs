@@ -27,6 +27,9 @@ pub enum StoreError {
     /// Any other database error.
     #[error("database error: {0}")]
     Database(sqlx::Error),
+    /// An error of the direct SQLite reader exports use (see `store::sqlite_export`).
+    #[error("database error: {0}")]
+    Sqlite(rusqlite::Error),
 }
 
 // Not `#[from]`: that would also make the inner error the `source`, and error chains would

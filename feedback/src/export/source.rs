@@ -106,23 +106,69 @@ pub struct ExportCall {
     pub suggestions: Vec<(Suggestion, Verdict)>,
 }
 
-/// Rows read by a background task, a bounded buffer ahead of the reader.
+/// Rows read by a background task, a bounded buffer ahead of the reader. Rows travel in
+/// chunks ([`EXPORT_CHUNK`]): one hand-off between threads per row cost more than preparing
+/// the row.
 #[derive(Debug)]
 pub struct ExportStream<T> {
-    rx: mpsc::Receiver<Result<T, StoreError>>,
+    rx: mpsc::Receiver<Result<Vec<T>, StoreError>>,
+    chunk: std::vec::IntoIter<T>,
 }
 
-/// How many rows the reading task may get ahead of the writer: more than a writer's batch,
-/// so reading goes on while a batch is prepared.
-pub(crate) const EXPORT_BUFFER: usize = 1024;
+/// Rows sent together from the reading task.
+pub(crate) const EXPORT_CHUNK: usize = 64;
+
+/// How many chunks the reading task may get ahead of the writer: more rows than a writer's
+/// batch, so reading goes on while a batch is prepared.
+pub(crate) const EXPORT_BUFFER: usize = 32;
 
 impl<T> ExportStream<T> {
-    pub(crate) fn new(rx: mpsc::Receiver<Result<T, StoreError>>) -> Self {
-        Self { rx }
+    pub(crate) fn new(rx: mpsc::Receiver<Result<Vec<T>, StoreError>>) -> Self {
+        Self {
+            rx,
+            chunk: Vec::new().into_iter(),
+        }
     }
 
     /// The next row; `None` at the end. After an error the stream ends.
     pub async fn next(&mut self) -> Option<Result<T, StoreError>> {
-        self.rx.recv().await
+        loop {
+            if let Some(row) = self.chunk.next() {
+                return Some(Ok(row));
+            }
+            match self.rx.recv().await? {
+                Ok(chunk) => self.chunk = chunk.into_iter(),
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+}
+
+impl ExportCall {
+    /// A call with its shown suggestions (any order) and the feedback events on them: each
+    /// suggestion gets the verdict its own events give.
+    pub(crate) fn assemble(
+        call: ModelCall,
+        mut shown: Vec<Suggestion>,
+        events: &[crate::model::FeedbackEvent],
+    ) -> Self {
+        shown.sort_by_key(|s| s.id.0);
+        let suggestions = shown
+            .into_iter()
+            .map(|s| {
+                let own: Vec<_> = events
+                    .iter()
+                    .filter(|e| e.event.suggestion_id == s.id)
+                    .cloned()
+                    .collect();
+                let verdict = crate::verdict::derive_verdict(
+                    s.suggestion.kind,
+                    s.suggestion.created_at,
+                    &own,
+                );
+                (s, verdict)
+            })
+            .collect();
+        Self { call, suggestions }
     }
 }

@@ -7,6 +7,7 @@
 mod postgres;
 mod shared;
 mod sqlite;
+mod sqlite_export;
 mod ts;
 
 #[cfg(test)]

@@ -12,6 +12,8 @@
 
 macro_rules! shared_store_methods {
     ($store:ident, $db:ty, $row:ty) => {
+        super::shared::row_records!($row);
+
         const JOB_COLUMNS: &str = "id, kind, payload, delivery_id, supersede_key, state, \
             attempts, max_attempts, run_at, lease_owner, lease_expires_at, last_error, \
             superseded_by, created_at, finished_at";
@@ -198,24 +200,6 @@ macro_rules! shared_store_methods {
                 .bind(Ts(s.created_at))
         }
 
-        fn feedback_event_record(row: &$row) -> Result<FeedbackEvent, StoreError> {
-            Ok(FeedbackEvent {
-                id: FeedbackEventId(row.try_get("id")?),
-                recorded_at: row.try_get::<Ts, _>("recorded_at")?.0,
-                event: NewFeedbackEvent {
-                    suggestion_id: SuggestionId(row.try_get("suggestion_id")?),
-                    github_id: row.try_get("github_id")?,
-                    source: FeedbackSource::parse(&row.try_get::<String, _>("source")?)?,
-                    action: FeedbackAction::parse(&row.try_get::<String, _>("action")?)?,
-                    actor: row.try_get("actor")?,
-                    role: FeedbackRole::parse(&row.try_get::<String, _>("role")?)?,
-                    reason: row.try_get("reason")?,
-                    note: row.try_get("note")?,
-                    human_text: row.try_get("human_text")?,
-                    occurred_at: row.try_get::<Ts, _>("occurred_at")?.0,
-                },
-            })
-        }
 
         /// Connections of their own for an export's long reads: statement logging off (a read
         /// that streams a whole table for minutes is not a slow query to warn about). Fails
@@ -242,7 +226,7 @@ macro_rules! shared_store_methods {
         ) -> crate::export::source::ExportStream<T>
         where
             T: Send + 'static,
-            F: FnOnce(sqlx::Pool<$db>, tokio::sync::mpsc::Sender<Result<T, StoreError>>) -> Fut
+            F: FnOnce(sqlx::Pool<$db>, tokio::sync::mpsc::Sender<Result<Vec<T>, StoreError>>) -> Fut
                 + Send
                 + 'static,
             Fut: std::future::Future<Output = Result<(), StoreError>> + Send + 'static,
@@ -276,36 +260,6 @@ macro_rules! shared_store_methods {
             query
         }
 
-        fn model_call_record(row: &$row) -> Result<ModelCall, StoreError> {
-            Ok(ModelCall {
-                id: ModelCallId(row.try_get("id")?),
-                call: NewModelCall {
-                    installation_id: row.try_get("installation_id")?,
-                    repo: row.try_get("repo")?,
-                    pr: row.try_get("pr")?,
-                    head_sha: row.try_get("head_sha")?,
-                    job_id: row.try_get::<Option<i64>, _>("job_id")?.map(JobId),
-                    analysis: row.try_get("analysis")?,
-                    prompt_id: row.try_get("prompt_id")?,
-                    prompt_version: row.try_get("prompt_version")?,
-                    provider: row.try_get("provider")?,
-                    model: row.try_get("model")?,
-                    deployment: row.try_get("deployment")?,
-                    messages: row.try_get("messages")?,
-                    response_format: row.try_get("response_format")?,
-                    raw_answer: row.try_get("raw_answer")?,
-                    finish_reason: row.try_get("finish_reason")?,
-                    status: ModelCallStatus::parse(&row.try_get::<String, _>("status")?)?,
-                    error: row.try_get("error")?,
-                    tokens_in: row.try_get("tokens_in")?,
-                    tokens_out: row.try_get("tokens_out")?,
-                    message_tokens: row.try_get("message_tokens")?,
-                    latency_ms: row.try_get("latency_ms")?,
-                    attempt: row.try_get("attempt")?,
-                    created_at: row.try_get::<Ts, _>("created_at")?.0,
-                },
-            })
-        }
 
         fn review_record(row: &$row) -> Result<Review, StoreError> {
             Ok(Review {
@@ -325,35 +279,6 @@ macro_rules! shared_store_methods {
             })
         }
 
-        fn suggestion_record(row: &$row) -> Result<Suggestion, StoreError> {
-            Ok(Suggestion {
-                id: SuggestionId(row.try_get("id")?),
-                github_comment_id: row.try_get("github_comment_id")?,
-                suggestion: NewSuggestion {
-                    model_call_id: row
-                        .try_get::<Option<i64>, _>("model_call_id")?
-                        .map(ModelCallId),
-                    review_id: row.try_get::<Option<i64>, _>("review_id")?.map(ReviewId),
-                    repo: row.try_get("repo")?,
-                    pr: row.try_get("pr")?,
-                    head_sha: row.try_get("head_sha")?,
-                    kind: SuggestionKind::parse(&row.try_get::<String, _>("kind")?)?,
-                    source: SuggestionSource::parse(&row.try_get::<String, _>("source")?)?,
-                    category: row.try_get("category")?,
-                    path: row.try_get("path")?,
-                    line: row.try_get("line")?,
-                    anchor: Anchor::parse(&row.try_get::<String, _>("anchor")?)?,
-                    severity: row.try_get("severity")?,
-                    confidence: row.try_get("confidence")?,
-                    cwe: row.try_get("cwe")?,
-                    fingerprint: row.try_get("fingerprint")?,
-                    title: row.try_get("title")?,
-                    body: row.try_get("body")?,
-                    original: row.try_get("original")?,
-                    created_at: row.try_get::<Ts, _>("created_at")?.0,
-                },
-            })
-        }
 
         impl $store {
             /// A job whose worker died with every attempt used becomes a dead letter, not a
@@ -1403,151 +1328,6 @@ macro_rules! shared_store_methods {
             Ok(row.try_get(0)?)
         }
 
-        /// Streams the model calls `filter` selects, each with its shown suggestions and
-        /// their verdicts (see [`crate::export::source`]). Three ordered reads (calls,
-        /// suggestions, events), each on its own connection, merged here by call id: one pass,
-        /// no query per call, and only the current call's rows in memory. Calls and events
-        /// recorded after the export starts are left out, so one run sees one consistent cut.
-        /// (Aggregating each call's rows as JSON in the database was measured slower on both
-        /// backends at 1M calls.)
-        pub(super) fn export_calls(
-            &self,
-            filter: &crate::export::source::ExportFilter,
-        ) -> crate::export::source::ExportStream<crate::export::source::ExportCall> {
-            let filter = filter.clone();
-            spawn_export(&self.pool, move |pool, tx| async move {
-                Self::read_export_calls(&pool, &filter, &tx).await
-            })
-        }
-
-        async fn read_export_calls(
-            pool: &sqlx::Pool<$db>,
-            filter: &crate::export::source::ExportFilter,
-            tx: &tokio::sync::mpsc::Sender<
-                Result<crate::export::source::ExportCall, StoreError>,
-            >,
-        ) -> Result<(), StoreError> {
-            use crate::export::source::ExportCall;
-            use futures_util::TryStreamExt;
-            let max_call: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM model_calls")
-                .fetch_one(pool)
-                .await?;
-            let Some(max_call) = max_call else {
-                return Ok(());
-            };
-            let max_event: i64 =
-                sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM feedback_events")
-                    .fetch_one(pool)
-                    .await?;
-            // A failed call's messages and answer are not read: it yields no example.
-            let (conditions, values) = filter.call_conditions(2);
-            let calls_sql = format!(
-                "SELECT m.id, m.installation_id, m.repo, m.pr, m.head_sha, m.job_id, m.analysis, \
-                 m.prompt_id, m.prompt_version, m.provider, m.model, m.deployment, \
-                 CASE WHEN m.status = 'ok' THEN m.messages ELSE '' END AS messages, \
-                 CASE WHEN m.status = 'ok' THEN m.response_format END AS response_format, \
-                 CASE WHEN m.status = 'ok' THEN m.raw_answer END AS raw_answer, \
-                 m.finish_reason, m.status, m.error, m.tokens_in, m.tokens_out, m.latency_ms, \
-                 m.attempt, m.created_at, m.message_tokens FROM model_calls m WHERE m.id <= $1{conditions} \
-                 ORDER BY m.id"
-            );
-            let suggestions_sql = format!(
-                "SELECT s.* FROM model_calls m JOIN suggestions s ON s.model_call_id = m.id \
-                 LEFT JOIN reviews r ON r.id = s.review_id \
-                 WHERE m.id <= $1 AND m.status = 'ok'{conditions} \
-                 AND (r.github_review_id IS NOT NULL OR s.github_comment_id IS NOT NULL) \
-                 ORDER BY m.id"
-            );
-            let (event_conditions, event_values) = filter.call_conditions(3);
-            let events_sql = format!(
-                "SELECT m.id AS e_call, f.* FROM model_calls m \
-                 JOIN suggestions s ON s.model_call_id = m.id \
-                 JOIN feedback_events f ON f.suggestion_id = s.id \
-                 WHERE m.id <= $1 AND f.id <= $2 AND m.status = 'ok'{event_conditions} \
-                 ORDER BY m.id"
-            );
-            let calls_query = bind_filter(
-                sqlx::query(sqlx::AssertSqlSafe(calls_sql)).bind(max_call),
-                &values,
-            );
-            let suggestions_query = bind_filter(
-                sqlx::query(sqlx::AssertSqlSafe(suggestions_sql)).bind(max_call),
-                &values,
-            );
-            let events_query = bind_filter(
-                sqlx::query(sqlx::AssertSqlSafe(events_sql)).bind(max_call).bind(max_event),
-                &event_values,
-            );
-            let mut calls = calls_query.fetch(pool);
-            let mut suggestions = suggestions_query.fetch(pool);
-            let mut events = events_query.fetch(pool);
-            // The next suggestion and event read but not yet used (they belong to a later call).
-            let mut next_suggestion: Option<Suggestion> = None;
-            let mut next_event: Option<(i64, FeedbackEvent)> = None;
-            while let Some(row) = calls.try_next().await? {
-                let call = model_call_record(&row)?;
-                let id = call.id.0;
-                let mut shown: Vec<Suggestion> = Vec::new();
-                loop {
-                    if next_suggestion.is_none() {
-                        next_suggestion = match suggestions.try_next().await? {
-                            Some(row) => Some(suggestion_record(&row)?),
-                            None => break,
-                        };
-                    }
-                    let Some(s) = next_suggestion.take_if(|s| {
-                        s.suggestion.model_call_id.is_none_or(|c| c.0 <= id)
-                    }) else {
-                        break;
-                    };
-                    if s.suggestion.model_call_id.is_some_and(|c| c.0 == id) {
-                        shown.push(s);
-                    }
-                }
-                let mut call_events: Vec<FeedbackEvent> = Vec::new();
-                loop {
-                    if next_event.is_none() {
-                        next_event = match events.try_next().await? {
-                            Some(row) => Some((row.try_get("e_call")?, feedback_event_record(&row)?)),
-                            None => break,
-                        };
-                    }
-                    let Some((call_id, event)) = next_event.take_if(|(c, _)| *c <= id) else {
-                        break;
-                    };
-                    if call_id == id {
-                        call_events.push(event);
-                    }
-                }
-                shown.sort_by_key(|s| s.id.0);
-                let with_verdicts = shown
-                    .into_iter()
-                    .map(|s| {
-                        let own: Vec<FeedbackEvent> = call_events
-                            .iter()
-                            .filter(|e| e.event.suggestion_id == s.id)
-                            .cloned()
-                            .collect();
-                        let verdict = crate::verdict::derive_verdict(
-                            s.suggestion.kind,
-                            s.suggestion.created_at,
-                            &own,
-                        );
-                        (s, verdict)
-                    })
-                    .collect();
-                let record = ExportCall {
-                    call,
-                    suggestions: with_verdicts,
-                };
-                if tx.send(Ok(record)).await.is_err() {
-                    // The reader stopped: nothing more to do.
-                    return Ok(());
-                }
-            }
-            Ok(())
-        }
-
         /// Streams shown findings of `kind` (built-in and model ones) with their verdicts, in
         /// id order; `filter`'s repository and time bounds apply to the suggestion.
         pub(super) fn export_suggestions(
@@ -1566,9 +1346,10 @@ macro_rules! shared_store_methods {
             kind: SuggestionKind,
             filter: &crate::export::source::ExportFilter,
             tx: &tokio::sync::mpsc::Sender<
-                Result<(Suggestion, crate::verdict::Verdict), StoreError>,
+                Result<Vec<(Suggestion, crate::verdict::Verdict)>, StoreError>,
             >,
         ) -> Result<(), StoreError> {
+            use crate::export::source::EXPORT_CHUNK;
             use futures_util::TryStreamExt;
             let (conditions, values) = filter.suggestion_conditions(2);
             let shown = "(r.github_review_id IS NOT NULL OR s.github_comment_id IS NOT NULL)";
@@ -1589,6 +1370,7 @@ macro_rules! shared_store_methods {
             let mut suggestions = suggestions_query.fetch(pool);
             let mut events = events_query.fetch(pool);
             let mut next_event: Option<FeedbackEvent> = None;
+            let mut chunk = Vec::with_capacity(EXPORT_CHUNK);
             while let Some(row) = suggestions.try_next().await? {
                 let s = suggestion_record(&row)?;
                 let mut own: Vec<FeedbackEvent> = Vec::new();
@@ -1608,9 +1390,15 @@ macro_rules! shared_store_methods {
                 }
                 let verdict =
                     crate::verdict::derive_verdict(s.suggestion.kind, s.suggestion.created_at, &own);
-                if tx.send(Ok((s, verdict))).await.is_err() {
+                chunk.push((s, verdict));
+                if chunk.len() == EXPORT_CHUNK
+                    && tx.send(Ok(std::mem::take(&mut chunk))).await.is_err()
+                {
                     return Ok(());
                 }
+            }
+            if !chunk.is_empty() {
+                let _ = tx.send(Ok(chunk)).await;
             }
             Ok(())
         }
@@ -1620,3 +1408,92 @@ macro_rules! shared_store_methods {
 }
 
 pub(super) use shared_store_methods;
+
+/// The decoders of the rows exports read (model calls, suggestions, feedback events), for any
+/// row type with sqlx's `try_get::<T, _>(column)` shape: sqlx's rows and the direct SQLite
+/// reader's (see `sqlite_export`).
+macro_rules! row_records {
+    ($row:ty) => {
+        fn feedback_event_record(row: &$row) -> Result<FeedbackEvent, StoreError> {
+            Ok(FeedbackEvent {
+                id: FeedbackEventId(row.try_get("id")?),
+                recorded_at: row.try_get::<Ts, _>("recorded_at")?.0,
+                event: NewFeedbackEvent {
+                    suggestion_id: SuggestionId(row.try_get("suggestion_id")?),
+                    github_id: row.try_get("github_id")?,
+                    source: FeedbackSource::parse(&row.try_get::<String, _>("source")?)?,
+                    action: FeedbackAction::parse(&row.try_get::<String, _>("action")?)?,
+                    actor: row.try_get("actor")?,
+                    role: FeedbackRole::parse(&row.try_get::<String, _>("role")?)?,
+                    reason: row.try_get("reason")?,
+                    note: row.try_get("note")?,
+                    human_text: row.try_get("human_text")?,
+                    occurred_at: row.try_get::<Ts, _>("occurred_at")?.0,
+                },
+            })
+        }
+
+        fn model_call_record(row: &$row) -> Result<ModelCall, StoreError> {
+            Ok(ModelCall {
+                id: ModelCallId(row.try_get("id")?),
+                call: NewModelCall {
+                    installation_id: row.try_get("installation_id")?,
+                    repo: row.try_get("repo")?,
+                    pr: row.try_get("pr")?,
+                    head_sha: row.try_get("head_sha")?,
+                    job_id: row.try_get::<Option<i64>, _>("job_id")?.map(JobId),
+                    analysis: row.try_get("analysis")?,
+                    prompt_id: row.try_get("prompt_id")?,
+                    prompt_version: row.try_get("prompt_version")?,
+                    provider: row.try_get("provider")?,
+                    model: row.try_get("model")?,
+                    deployment: row.try_get("deployment")?,
+                    messages: row.try_get("messages")?,
+                    response_format: row.try_get("response_format")?,
+                    raw_answer: row.try_get("raw_answer")?,
+                    finish_reason: row.try_get("finish_reason")?,
+                    status: ModelCallStatus::parse(&row.try_get::<String, _>("status")?)?,
+                    error: row.try_get("error")?,
+                    tokens_in: row.try_get("tokens_in")?,
+                    tokens_out: row.try_get("tokens_out")?,
+                    message_tokens: row.try_get("message_tokens")?,
+                    latency_ms: row.try_get("latency_ms")?,
+                    attempt: row.try_get("attempt")?,
+                    created_at: row.try_get::<Ts, _>("created_at")?.0,
+                },
+            })
+        }
+
+        fn suggestion_record(row: &$row) -> Result<Suggestion, StoreError> {
+            Ok(Suggestion {
+                id: SuggestionId(row.try_get("id")?),
+                github_comment_id: row.try_get("github_comment_id")?,
+                suggestion: NewSuggestion {
+                    model_call_id: row
+                        .try_get::<Option<i64>, _>("model_call_id")?
+                        .map(ModelCallId),
+                    review_id: row.try_get::<Option<i64>, _>("review_id")?.map(ReviewId),
+                    repo: row.try_get("repo")?,
+                    pr: row.try_get("pr")?,
+                    head_sha: row.try_get("head_sha")?,
+                    kind: SuggestionKind::parse(&row.try_get::<String, _>("kind")?)?,
+                    source: SuggestionSource::parse(&row.try_get::<String, _>("source")?)?,
+                    category: row.try_get("category")?,
+                    path: row.try_get("path")?,
+                    line: row.try_get("line")?,
+                    anchor: Anchor::parse(&row.try_get::<String, _>("anchor")?)?,
+                    severity: row.try_get("severity")?,
+                    confidence: row.try_get("confidence")?,
+                    cwe: row.try_get("cwe")?,
+                    fingerprint: row.try_get("fingerprint")?,
+                    title: row.try_get("title")?,
+                    body: row.try_get("body")?,
+                    original: row.try_get("original")?,
+                    created_at: row.try_get::<Ts, _>("created_at")?.0,
+                },
+            })
+        }
+    };
+}
+
+pub(super) use row_records;

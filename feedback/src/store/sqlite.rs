@@ -58,6 +58,14 @@ struct DeliveryRequest {
 shared_store_methods!(SqliteStore, Sqlite, SqliteRow);
 
 impl SqliteStore {
+    /// Streams the calls `filter` selects (see `sqlite_export`).
+    pub(super) fn export_calls(
+        &self,
+        filter: &crate::export::source::ExportFilter,
+    ) -> crate::export::source::ExportStream<crate::export::source::ExportCall> {
+        super::sqlite_export::export_calls(&self.pool, filter.clone())
+    }
+
     /// Wraps the pool and starts the delivery writer (needs a tokio runtime).
     pub(super) fn new(pool: SqlitePool) -> Self {
         let (deliveries, queue) = mpsc::channel(MAX_DELIVERY_BATCH * 4);
