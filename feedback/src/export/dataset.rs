@@ -222,6 +222,8 @@ pub struct DatasetWriter<W: Write> {
     workers: Vec<Worker>,
     /// For a single thread: prepared here.
     redactor: Option<Redactor>,
+    /// The batch the workers are preparing, not yet written: how many workers got a part.
+    in_flight: Option<usize>,
     /// Hashes of the lines written so far (16 bytes each: the one thing that grows).
     seen: HashSet<u128>,
     summary: DatasetSummary,
@@ -300,6 +302,7 @@ impl<W: Write> DatasetWriter<W> {
             threads,
             workers: Vec::new(),
             redactor: None,
+            in_flight: None,
             seen: HashSet::new(),
         }
     }
@@ -310,51 +313,66 @@ impl<W: Write> DatasetWriter<W> {
         self
     }
 
-    /// Adds the examples of `calls`, in order.
+    /// Adds the examples of `calls`, in order. With worker threads the batch is handed to
+    /// them and the previous batch is written meanwhile, so the workers never wait for the
+    /// writing (the last batch is written by [`finish`](Self::finish)).
     pub fn add_batch(&mut self, calls: Vec<ExportCall>) -> io::Result<()> {
-        let prepared: Vec<Result<Prepared, SkipReason>> = if self.threads <= 1 {
+        if self.threads <= 1 {
             let redactor = self.redactor.get_or_insert_with(Redactor::new);
-            calls
+            let prepared: Vec<_> = calls
                 .iter()
                 .map(|call| prepare(call, &self.options, redactor, &*self.count_tokens))
-                .collect()
-        } else {
-            while self.workers.len() < self.threads {
-                let worker = Worker::start(self.options, Arc::clone(&self.count_tokens))?;
-                self.workers.push(worker);
+                .collect();
+            for result in prepared {
+                self.take(result)?;
             }
-            let chunk = calls.len().div_ceil(self.threads).max(1);
-            let mut calls = calls.into_iter();
-            let mut sent = 0;
-            for worker in &self.workers {
-                let part: Vec<ExportCall> = calls.by_ref().take(chunk).collect();
-                if part.is_empty() {
-                    break;
-                }
-                worker
-                    .jobs
-                    .send(part)
-                    .map_err(|_| io::Error::other("an export worker stopped"))?;
-                sent += 1;
+            return Ok(());
+        }
+        while self.workers.len() < self.threads {
+            let worker = Worker::start(self.options, Arc::clone(&self.count_tokens))?;
+            self.workers.push(worker);
+        }
+        let chunk = calls.len().div_ceil(self.threads).max(1);
+        let mut calls = calls.into_iter();
+        let mut sent = 0;
+        for worker in &self.workers {
+            let part: Vec<ExportCall> = calls.by_ref().take(chunk).collect();
+            if part.is_empty() {
+                break;
             }
-            self.workers[..sent]
-                .iter_mut()
-                .flat_map(Worker::receive)
-                .collect()
-        };
-        for result in prepared {
-            self.take(result)?;
+            worker
+                .jobs
+                .send(part)
+                .map_err(|_| io::Error::other("an export worker stopped"))?;
+            sent += 1;
+        }
+        match self.in_flight.replace(sent) {
+            Some(previous) => self.take_batch(previous),
+            None => Ok(()),
+        }
+    }
+
+    /// Takes, in order, the results of the batch whose parts went to the first `parts`
+    /// workers (each worker answers in the order it was sent work).
+    fn take_batch(&mut self, parts: usize) -> io::Result<()> {
+        for i in 0..parts {
+            for result in self.workers[i].receive() {
+                self.take(result)?;
+            }
         }
         Ok(())
     }
 
-    /// The figures so far.
+    /// The figures so far (with worker threads, up to the batch before the last one added).
     pub fn summary(&self) -> &DatasetSummary {
         &self.summary
     }
 
-    /// Flushes the files, stops the workers and returns the summary.
+    /// Writes the last batch, flushes the files, stops the workers and returns the summary.
     pub fn finish(mut self) -> io::Result<DatasetSummary> {
+        if let Some(parts) = self.in_flight.take() {
+            self.take_batch(parts)?;
+        }
         for worker in self.workers.drain(..) {
             drop(worker.jobs);
             if let Some(handle) = worker.handle {

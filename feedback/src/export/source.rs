@@ -120,7 +120,7 @@ pub(crate) const EXPORT_CHUNK: usize = 64;
 
 /// How many chunks the reading task may get ahead of the writer: more rows than a writer's
 /// batch, so reading goes on while a batch is prepared.
-pub(crate) const EXPORT_BUFFER: usize = 32;
+pub(crate) const EXPORT_BUFFER: usize = 16;
 
 impl<T> ExportStream<T> {
     pub(crate) fn new(rx: mpsc::Receiver<Result<Vec<T>, StoreError>>) -> Self {
