@@ -242,3 +242,18 @@ fn read_calls(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::Store;
+    use crate::export::source::ExportFilter;
+
+    #[tokio::test]
+    async fn an_in_memory_store_is_refused_with_a_reason() {
+        let store = Store::connect("sqlite::memory:").await.unwrap();
+        let mut calls = store.export_calls(&ExportFilter::default());
+        let error = calls.next().await.expect("an answer").unwrap_err();
+        assert!(error.to_string().contains("use a database file"), "{error}");
+        assert!(calls.next().await.is_none());
+    }
+}

@@ -37,6 +37,7 @@ contract!(
     filters_select_calls_by_kind_repo_time_prompt_and_model,
     the_validation_split_is_stable_across_runs_and_new_calls,
     failed_calls_are_read_without_their_messages,
+    a_long_export_arrives_whole_and_in_order,
 );
 
 /// Whitespace-separated words: a stand-in tokenizer (the binary uses o200k).
@@ -699,4 +700,44 @@ async fn failed_calls_are_read_without_their_messages(store: Store) {
             .collect::<Vec<_>>(),
         vec![1, 2, 3]
     );
+}
+
+async fn a_long_export_arrives_whole_and_in_order(store: Store) {
+    // Enough calls that rows cross the reader's chunks (64 calls) and the writer's buffer,
+    // with each call's suggestions and events split across those boundaries.
+    let rounds = 12;
+    let mut ids = Vec::new();
+    for _ in 0..rounds {
+        ids.extend(seed(&store, &seed_calls()).await);
+    }
+    let read = read_all(&store, &ExportFilter::default()).await;
+    assert_eq!(
+        read.iter().map(|c| c.call.id).collect::<Vec<_>>(),
+        ids,
+        "every call once, in id order"
+    );
+    let per_round = seed_calls().len();
+    let shape = |call: &ExportCall| {
+        let verdicts: Vec<_> = call
+            .suggestions
+            .iter()
+            .map(|(s, v)| (s.suggestion.title.clone(), format!("{:?}", v.state)))
+            .collect();
+        (
+            call.call.call.status,
+            call.call.call.messages.clone(),
+            verdicts,
+        )
+    };
+    for (i, call) in read.iter().enumerate() {
+        assert_eq!(
+            shape(call),
+            shape(&read[i % per_round]),
+            "call {i} has the suggestions and verdicts of its twin in the first round"
+        );
+    }
+    let shown: usize = read.iter().map(|c| c.suggestions.len()).sum();
+    let first_round: usize = read[..per_round].iter().map(|c| c.suggestions.len()).sum();
+    assert!(first_round > 0);
+    assert_eq!(shown, first_round * rounds);
 }
