@@ -108,11 +108,13 @@ pub struct ExportCall {
 
 /// Rows read by a background task, a bounded buffer ahead of the reader. Rows travel in
 /// chunks ([`EXPORT_CHUNK`]): one hand-off between threads per row cost more than preparing
-/// the row.
+/// the row. The reader ends with an empty chunk; a reader that stopped without it (it
+/// panicked) ends the stream with an error, never with a quietly short export.
 #[derive(Debug)]
 pub struct ExportStream<T> {
     rx: mpsc::Receiver<Result<Vec<T>, StoreError>>,
     chunk: std::vec::IntoIter<T>,
+    ended: bool,
 }
 
 /// Rows sent together from the reading task.
@@ -127,6 +129,7 @@ impl<T> ExportStream<T> {
         Self {
             rx,
             chunk: Vec::new().into_iter(),
+            ended: false,
         }
     }
 
@@ -136,12 +139,32 @@ impl<T> ExportStream<T> {
             if let Some(row) = self.chunk.next() {
                 return Some(Ok(row));
             }
-            match self.rx.recv().await? {
-                Ok(chunk) => self.chunk = chunk.into_iter(),
-                Err(e) => return Some(Err(e)),
+            if self.ended {
+                return None;
+            }
+            match self.rx.recv().await {
+                Some(Ok(chunk)) if chunk.is_empty() => self.ended = true,
+                Some(Ok(chunk)) => self.chunk = chunk.into_iter(),
+                Some(Err(e)) => {
+                    self.ended = true;
+                    return Some(Err(e));
+                }
+                None => {
+                    self.ended = true;
+                    return Some(Err(StoreError::Database(sqlx::Error::WorkerCrashed)));
+                }
             }
         }
     }
+}
+
+/// Sends what a background export read ended with: the end marker, or the error that
+/// stopped it.
+pub(crate) async fn end_export<T>(
+    tx: &mpsc::Sender<Result<Vec<T>, StoreError>>,
+    result: Result<(), StoreError>,
+) {
+    let _ = tx.send(result.map(|()| Vec::new())).await;
 }
 
 impl ExportCall {
@@ -170,5 +193,56 @@ impl ExportCall {
             })
             .collect();
         Self { call, suggestions }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn drain(mut stream: ExportStream<u32>) -> Vec<Result<u32, String>> {
+        let mut out = Vec::new();
+        while let Some(row) = stream.next().await {
+            out.push(row.map_err(|e| e.to_string()));
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn rows_arrive_in_order_across_chunks_until_the_end_marker() {
+        let (tx, rx) = mpsc::channel(4);
+        tokio::spawn(async move {
+            tx.send(Ok(vec![1, 2])).await.unwrap();
+            tx.send(Ok(vec![3])).await.unwrap();
+            end_export(&tx, Ok(())).await;
+        });
+        assert_eq!(
+            drain(ExportStream::new(rx)).await,
+            vec![Ok(1), Ok(2), Ok(3)]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_reader_that_stops_without_the_end_marker_is_an_error_not_a_short_export() {
+        let (tx, rx) = mpsc::channel(4);
+        tokio::spawn(async move {
+            tx.send(Ok(vec![1])).await.unwrap();
+            drop(tx);
+        });
+        let rows = drain(ExportStream::new(rx)).await;
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        assert_eq!(rows[0], Ok(1));
+        assert!(rows[1].is_err(), "{rows:?}");
+    }
+
+    #[tokio::test]
+    async fn an_error_ends_the_stream() {
+        let (tx, rx) = mpsc::channel(4);
+        tokio::spawn(async move {
+            tx.send(Ok(vec![1])).await.unwrap();
+            end_export(&tx, Err(StoreError::Closed)).await;
+        });
+        let rows = drain(ExportStream::new(rx)).await;
+        assert_eq!(rows, vec![Ok(1), Err(StoreError::Closed.to_string())]);
     }
 }

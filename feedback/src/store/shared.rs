@@ -238,9 +238,7 @@ macro_rules! shared_store_methods {
                     Ok(pool) => read(pool, tx.clone()).await,
                     Err(e) => Err(e),
                 };
-                if let Err(e) = result {
-                    let _ = tx.send(Err(e)).await;
-                }
+                crate::export::source::end_export(&tx, result).await;
             });
             crate::export::source::ExportStream::new(rx)
         }

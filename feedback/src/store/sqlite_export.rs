@@ -19,7 +19,7 @@ use super::shared::row_records;
 use super::ts::Ts;
 use crate::StoreError;
 use crate::export::source::{
-    EXPORT_BUFFER, EXPORT_CHUNK, ExportCall, ExportFilter, ExportStream, FilterValue,
+    EXPORT_BUFFER, EXPORT_CHUNK, ExportCall, ExportFilter, ExportStream, FilterValue, end_export,
 };
 use crate::model::*;
 use crate::time::{from_text, to_text};
@@ -79,13 +79,11 @@ pub(super) fn export_calls(pool: &SqlitePool, filter: ExportFilter) -> ExportStr
                 let tx = tx.clone();
                 tokio::task::spawn_blocking(move || read_calls(&path, &filter, &tx))
                     .await
-                    .unwrap_or_else(|e| Err(StoreError::Batch(format!("export reader: {e}"))))
+                    .unwrap_or(Err(StoreError::Database(sqlx::Error::WorkerCrashed)))
             }
             Err(e) => Err(e),
         };
-        if let Err(e) = result {
-            let _ = tx.send(Err(e)).await;
-        }
+        end_export(&tx, result).await;
     });
     ExportStream::new(rx)
 }
