@@ -167,6 +167,103 @@ pub(crate) async fn end_export<T>(
     let _ = tx.send(result.map(|()| Vec::new())).await;
 }
 
+/// The three ordered reads an export of calls makes, the same on both backends: the calls,
+/// their shown suggestions, and the feedback events on those, each ordered by call id. `$1`
+/// is the last call id and, in the events read, `$2` the last event id when the export
+/// started (the cut); the filter's values follow.
+pub(crate) struct CallReads {
+    pub(crate) calls: String,
+    pub(crate) suggestions: String,
+    pub(crate) events: String,
+    /// Bound after `$1` in the calls and suggestions reads.
+    pub(crate) values: Vec<FilterValue>,
+    /// Bound after `$1`, `$2` in the events read.
+    pub(crate) event_values: Vec<FilterValue>,
+}
+
+impl ExportFilter {
+    /// The reads [`ExportCall`]s are assembled from.
+    pub(crate) fn call_reads(&self) -> CallReads {
+        // A failed call's messages and answer are not read: it yields no example.
+        let (conditions, values) = self.call_conditions(2);
+        let calls = format!(
+            "SELECT m.id, m.installation_id, m.repo, m.pr, m.head_sha, m.job_id, m.analysis, \
+             m.prompt_id, m.prompt_version, m.provider, m.model, m.deployment, \
+             CASE WHEN m.status = 'ok' THEN m.messages ELSE '' END AS messages, \
+             CASE WHEN m.status = 'ok' THEN m.response_format END AS response_format, \
+             CASE WHEN m.status = 'ok' THEN m.raw_answer END AS raw_answer, \
+             m.finish_reason, m.status, m.error, m.tokens_in, m.tokens_out, m.latency_ms, \
+             m.attempt, m.created_at, m.message_tokens FROM model_calls m \
+             WHERE m.id <= $1{conditions} ORDER BY m.id"
+        );
+        let suggestions = format!(
+            "SELECT s.* FROM model_calls m JOIN suggestions s ON s.model_call_id = m.id \
+             LEFT JOIN reviews r ON r.id = s.review_id \
+             WHERE m.id <= $1 AND m.status = 'ok'{conditions} \
+             AND (r.github_review_id IS NOT NULL OR s.github_comment_id IS NOT NULL) \
+             ORDER BY m.id"
+        );
+        let (event_conditions, event_values) = self.call_conditions(3);
+        let events = format!(
+            "SELECT m.id AS e_call, f.* FROM model_calls m \
+             JOIN suggestions s ON s.model_call_id = m.id \
+             JOIN feedback_events f ON f.suggestion_id = s.id \
+             WHERE m.id <= $1 AND f.id <= $2 AND m.status = 'ok'{event_conditions} \
+             ORDER BY m.id"
+        );
+        CallReads {
+            calls,
+            suggestions,
+            events,
+            values,
+            event_values,
+        }
+    }
+}
+
+/// The rows of a read ordered by call id, taken call by call: the first row of a later call
+/// is held until that call comes.
+pub(crate) struct Lookahead<T> {
+    held: Option<(i64, T)>,
+    ended: bool,
+}
+
+impl<T> Lookahead<T> {
+    pub(crate) fn new() -> Self {
+        Self {
+            held: None,
+            ended: false,
+        }
+    }
+
+    /// Whether a row must be read before [`take`](Self::take) can answer.
+    pub(crate) fn wants_row(&self) -> bool {
+        self.held.is_none() && !self.ended
+    }
+
+    /// The row just read with its call id, or `None` at the end of the read.
+    pub(crate) fn put(&mut self, row: Option<(i64, T)>) {
+        match row {
+            Some(row) => self.held = Some(row),
+            None => self.ended = true,
+        }
+    }
+
+    /// Moves the held row into `rows` if it belongs to call `id` (a row of an earlier call
+    /// is passed over); false once the held row belongs to a later call or the read ended.
+    pub(crate) fn take(&mut self, id: i64, rows: &mut Vec<T>) -> bool {
+        match self.held.take_if(|(call, _)| *call <= id) {
+            Some((call, row)) => {
+                if call == id {
+                    rows.push(row);
+                }
+                true
+            }
+            None => false,
+        }
+    }
+}
+
 impl ExportCall {
     /// A call with its shown suggestions (any order) and the feedback events on them: each
     /// suggestion gets the verdict its own events give.
@@ -244,5 +341,27 @@ mod tests {
         });
         let rows = drain(ExportStream::new(rx)).await;
         assert_eq!(rows, vec![Ok(1), Err(StoreError::Closed.to_string())]);
+    }
+
+    #[test]
+    fn lookahead_takes_rows_call_by_call_and_passes_over_earlier_ones() {
+        let mut rows = vec![(1, "a"), (3, "b"), (3, "c"), (5, "d")].into_iter();
+        let mut ahead = Lookahead::new();
+        let mut take = |id: i64| {
+            let mut taken = Vec::new();
+            loop {
+                if ahead.wants_row() {
+                    ahead.put(rows.next());
+                }
+                if !ahead.take(id, &mut taken) {
+                    return taken;
+                }
+            }
+        };
+        assert_eq!(take(2), Vec::<&str>::new(), "call 1's row is passed over");
+        assert_eq!(take(3), vec!["b", "c"]);
+        assert_eq!(take(4), Vec::<&str>::new(), "call 5's row is held");
+        assert_eq!(take(5), vec!["d"]);
+        assert_eq!(take(6), Vec::<&str>::new());
     }
 }

@@ -84,7 +84,7 @@ impl PostgresStore {
         filter: &crate::export::source::ExportFilter,
         tx: &tokio::sync::mpsc::Sender<Result<Vec<crate::export::source::ExportCall>, StoreError>>,
     ) -> Result<(), StoreError> {
-        use crate::export::source::{EXPORT_CHUNK, ExportCall};
+        use crate::export::source::{EXPORT_CHUNK, ExportCall, Lookahead};
         use futures_util::TryStreamExt;
         let max_call: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM model_calls")
             .fetch_one(pool)
@@ -95,87 +95,44 @@ impl PostgresStore {
         let max_event: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM feedback_events")
             .fetch_one(pool)
             .await?;
-        // A failed call's messages and answer are not read: it yields no example.
-        let (conditions, values) = filter.call_conditions(2);
-        let calls_sql = format!(
-            "SELECT m.id, m.installation_id, m.repo, m.pr, m.head_sha, m.job_id, m.analysis, \
-             m.prompt_id, m.prompt_version, m.provider, m.model, m.deployment, \
-             CASE WHEN m.status = 'ok' THEN m.messages ELSE '' END AS messages, \
-             CASE WHEN m.status = 'ok' THEN m.response_format END AS response_format, \
-             CASE WHEN m.status = 'ok' THEN m.raw_answer END AS raw_answer, \
-             m.finish_reason, m.status, m.error, m.tokens_in, m.tokens_out, m.latency_ms, \
-             m.attempt, m.created_at, m.message_tokens FROM model_calls m WHERE m.id <= $1{conditions} \
-             ORDER BY m.id"
-        );
-        let suggestions_sql = format!(
-            "SELECT s.* FROM model_calls m JOIN suggestions s ON s.model_call_id = m.id \
-             LEFT JOIN reviews r ON r.id = s.review_id \
-             WHERE m.id <= $1 AND m.status = 'ok'{conditions} \
-             AND (r.github_review_id IS NOT NULL OR s.github_comment_id IS NOT NULL) \
-             ORDER BY m.id"
-        );
-        let (event_conditions, event_values) = filter.call_conditions(3);
-        let events_sql = format!(
-            "SELECT m.id AS e_call, f.* FROM model_calls m \
-             JOIN suggestions s ON s.model_call_id = m.id \
-             JOIN feedback_events f ON f.suggestion_id = s.id \
-             WHERE m.id <= $1 AND f.id <= $2 AND m.status = 'ok'{event_conditions} \
-             ORDER BY m.id"
-        );
-        let calls_query = bind_filter(
-            sqlx::query(sqlx::AssertSqlSafe(calls_sql)).bind(max_call),
-            &values,
-        );
-        let suggestions_query = bind_filter(
-            sqlx::query(sqlx::AssertSqlSafe(suggestions_sql)).bind(max_call),
-            &values,
-        );
-        let events_query = bind_filter(
-            sqlx::query(sqlx::AssertSqlSafe(events_sql))
-                .bind(max_call)
-                .bind(max_event),
-            &event_values,
-        );
+        let reads = filter.call_reads();
+        let query = |sql: String| sqlx::query(sqlx::AssertSqlSafe(sql)).bind(max_call);
+        let calls_query = bind_filter(query(reads.calls), &reads.values);
+        let suggestions_query = bind_filter(query(reads.suggestions), &reads.values);
+        let events_query = bind_filter(query(reads.events).bind(max_event), &reads.event_values);
         let mut calls = calls_query.fetch(pool);
         let mut suggestions = suggestions_query.fetch(pool);
         let mut events = events_query.fetch(pool);
-        // The next suggestion and event read but not yet used (they belong to a later call).
-        let mut next_suggestion: Option<Suggestion> = None;
-        let mut next_event: Option<(i64, FeedbackEvent)> = None;
+        let mut suggestions_ahead = Lookahead::new();
+        let mut events_ahead = Lookahead::new();
         let mut chunk = Vec::with_capacity(EXPORT_CHUNK);
         while let Some(row) = calls.try_next().await? {
             let call = model_call_record(&row)?;
             let id = call.id.0;
-            let mut shown: Vec<Suggestion> = Vec::new();
+            let mut shown = Vec::new();
             loop {
-                if next_suggestion.is_none() {
-                    next_suggestion = match suggestions.try_next().await? {
-                        Some(row) => Some(suggestion_record(&row)?),
-                        None => break,
-                    };
+                if suggestions_ahead.wants_row() {
+                    suggestions_ahead.put(match suggestions.try_next().await? {
+                        Some(row) => {
+                            Some((row.try_get("model_call_id")?, suggestion_record(&row)?))
+                        }
+                        None => None,
+                    });
                 }
-                let Some(s) = next_suggestion
-                    .take_if(|s| s.suggestion.model_call_id.is_none_or(|c| c.0 <= id))
-                else {
+                if !suggestions_ahead.take(id, &mut shown) {
                     break;
-                };
-                if s.suggestion.model_call_id.is_some_and(|c| c.0 == id) {
-                    shown.push(s);
                 }
             }
-            let mut call_events: Vec<FeedbackEvent> = Vec::new();
+            let mut call_events = Vec::new();
             loop {
-                if next_event.is_none() {
-                    next_event = match events.try_next().await? {
+                if events_ahead.wants_row() {
+                    events_ahead.put(match events.try_next().await? {
                         Some(row) => Some((row.try_get("e_call")?, feedback_event_record(&row)?)),
-                        None => break,
-                    };
+                        None => None,
+                    });
                 }
-                let Some((call_id, event)) = next_event.take_if(|(c, _)| *c <= id) else {
+                if !events_ahead.take(id, &mut call_events) {
                     break;
-                };
-                if call_id == id {
-                    call_events.push(event);
                 }
             }
             chunk.push(ExportCall::assemble(call, shown, &call_events));

@@ -6,11 +6,12 @@
 //! are read and leave the thread in chunks.
 //!
 //! All three statements run in one read transaction: they see one snapshot, and a review
-//! recorded while the export runs is not half in it.
+//! recorded while the export runs is not half in it. The SQL and the merge are shared with
+//! Postgres (`CallReads`, `Lookahead`, `ExportCall::assemble`).
 
 use std::path::{Path, PathBuf};
 
-use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ValueRef};
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, Value, ValueRef};
 use rusqlite::{Connection, OpenFlags, Statement};
 use sqlx::SqlitePool;
 use tokio::sync::mpsc;
@@ -19,7 +20,8 @@ use super::shared::row_records;
 use super::ts::Ts;
 use crate::StoreError;
 use crate::export::source::{
-    EXPORT_BUFFER, EXPORT_CHUNK, ExportCall, ExportFilter, ExportStream, FilterValue, end_export,
+    EXPORT_BUFFER, EXPORT_CHUNK, ExportCall, ExportFilter, ExportStream, FilterValue, Lookahead,
+    end_export,
 };
 use crate::model::*;
 use crate::time::{from_text, to_text};
@@ -102,21 +104,27 @@ async fn database_file(pool: &SqlitePool) -> Result<PathBuf, StoreError> {
     }
 }
 
-/// Binds `$1`… by name: SQLite numbers `$N` placeholders in the order they first appear.
-fn bind(statement: &mut Statement<'_>, values: &[FilterValue]) -> Result<(), StoreError> {
-    let mut bind_at = |n: usize, value: &dyn rusqlite::ToSql| -> Result<(), StoreError> {
-        let name = format!("${n}");
+/// Binds `leading` to `$1`… and `values` after them. By name: SQLite numbers `$N`
+/// placeholders in the order they first appear, not by their number.
+fn bind(
+    statement: &mut Statement<'_>,
+    leading: &[&dyn rusqlite::ToSql],
+    values: &[FilterValue],
+) -> Result<(), StoreError> {
+    let filter: Vec<Value> = values
+        .iter()
+        .map(|value| match value {
+            FilterValue::Text(text) => Value::Text(text.clone()),
+            FilterValue::Time(time) => Value::Text(to_text(*time)),
+        })
+        .collect();
+    let filter = filter.iter().map(|value| value as &dyn rusqlite::ToSql);
+    for (i, value) in leading.iter().copied().chain(filter).enumerate() {
+        let name = format!("${}", i + 1);
         let index = statement.parameter_index(&name)?.ok_or_else(|| {
             StoreError::Corrupt(format!("export query has no placeholder {name}"))
         })?;
         statement.raw_bind_parameter(index, value)?;
-        Ok(())
-    };
-    for (i, value) in values.iter().enumerate() {
-        match value {
-            FilterValue::Text(text) => bind_at(i + 1, text)?,
-            FilterValue::Time(time) => bind_at(i + 1, &to_text(*time))?,
-        }
     }
     Ok(())
 }
@@ -136,39 +144,26 @@ fn read_calls(
     tx: &mpsc::Sender<Result<Vec<ExportCall>, StoreError>>,
 ) -> Result<(), StoreError> {
     let connection = open(path)?;
-    // One snapshot for the three reads.
+    // One snapshot for every read; the cut is then the snapshot itself, kept so the SQL is
+    // the same as on Postgres.
     connection.execute_batch("BEGIN")?;
-    // A failed call's messages and answer are not read: it yields no example.
-    let (conditions, values) = filter.call_conditions(1);
-    let calls_sql = format!(
-        "SELECT m.id, m.installation_id, m.repo, m.pr, m.head_sha, m.job_id, m.analysis, \
-         m.prompt_id, m.prompt_version, m.provider, m.model, m.deployment, \
-         CASE WHEN m.status = 'ok' THEN m.messages ELSE '' END AS messages, \
-         CASE WHEN m.status = 'ok' THEN m.response_format END AS response_format, \
-         CASE WHEN m.status = 'ok' THEN m.raw_answer END AS raw_answer, \
-         m.finish_reason, m.status, m.error, m.tokens_in, m.tokens_out, m.latency_ms, \
-         m.attempt, m.created_at, m.message_tokens FROM model_calls m WHERE 1 = 1{conditions} \
-         ORDER BY m.id"
-    );
-    let suggestions_sql = format!(
-        "SELECT s.* FROM model_calls m JOIN suggestions s ON s.model_call_id = m.id \
-         LEFT JOIN reviews r ON r.id = s.review_id \
-         WHERE m.status = 'ok'{conditions} \
-         AND (r.github_review_id IS NOT NULL OR s.github_comment_id IS NOT NULL) \
-         ORDER BY m.id"
-    );
-    let events_sql = format!(
-        "SELECT m.id AS e_call, f.* FROM model_calls m \
-         JOIN suggestions s ON s.model_call_id = m.id \
-         JOIN feedback_events f ON f.suggestion_id = s.id \
-         WHERE m.status = 'ok'{conditions} ORDER BY m.id"
-    );
-    let mut calls = connection.prepare(&calls_sql)?;
-    let mut suggestions = connection.prepare(&suggestions_sql)?;
-    let mut events = connection.prepare(&events_sql)?;
-    for statement in [&mut calls, &mut suggestions, &mut events] {
-        bind(statement, &values)?;
-    }
+    let max_call: Option<i64> =
+        connection.query_row("SELECT MAX(id) FROM model_calls", [], |row| row.get(0))?;
+    let Some(max_call) = max_call else {
+        return Ok(());
+    };
+    let max_event: i64 = connection.query_row(
+        "SELECT COALESCE(MAX(id), 0) FROM feedback_events",
+        [],
+        |row| row.get(0),
+    )?;
+    let reads = filter.call_reads();
+    let mut calls = connection.prepare(&reads.calls)?;
+    let mut suggestions = connection.prepare(&reads.suggestions)?;
+    let mut events = connection.prepare(&reads.events)?;
+    bind(&mut calls, &[&max_call], &reads.values)?;
+    bind(&mut suggestions, &[&max_call], &reads.values)?;
+    bind(&mut events, &[&max_call, &max_event], &reads.event_values)?;
     let (call_columns, suggestion_columns, event_columns) = (
         column_names(&calls),
         column_names(&suggestions),
@@ -177,9 +172,8 @@ fn read_calls(
     let mut calls = calls.raw_query();
     let mut suggestions = suggestions.raw_query();
     let mut events = events.raw_query();
-    // The next suggestion and event read but not yet used (they belong to a later call).
-    let mut next_suggestion: Option<Suggestion> = None;
-    let mut next_event: Option<(i64, FeedbackEvent)> = None;
+    let mut suggestions_ahead = Lookahead::new();
+    let mut events_ahead = Lookahead::new();
     let mut chunk = Vec::with_capacity(EXPORT_CHUNK);
     while let Some(row) = calls.next()? {
         let call = model_call_record(&Row {
@@ -187,30 +181,28 @@ fn read_calls(
             columns: &call_columns,
         })?;
         let id = call.id.0;
-        let mut shown: Vec<Suggestion> = Vec::new();
+        let mut shown = Vec::new();
         loop {
-            if next_suggestion.is_none() {
-                next_suggestion = match suggestions.next()? {
-                    Some(row) => Some(suggestion_record(&Row {
-                        row,
-                        columns: &suggestion_columns,
-                    })?),
-                    None => break,
-                };
+            if suggestions_ahead.wants_row() {
+                suggestions_ahead.put(match suggestions.next()? {
+                    Some(row) => {
+                        let row = Row {
+                            row,
+                            columns: &suggestion_columns,
+                        };
+                        Some((row.try_get("model_call_id")?, suggestion_record(&row)?))
+                    }
+                    None => None,
+                });
             }
-            let Some(s) =
-                next_suggestion.take_if(|s| s.suggestion.model_call_id.is_none_or(|c| c.0 <= id))
-            else {
+            if !suggestions_ahead.take(id, &mut shown) {
                 break;
-            };
-            if s.suggestion.model_call_id.is_some_and(|c| c.0 == id) {
-                shown.push(s);
             }
         }
-        let mut call_events: Vec<FeedbackEvent> = Vec::new();
+        let mut call_events = Vec::new();
         loop {
-            if next_event.is_none() {
-                next_event = match events.next()? {
+            if events_ahead.wants_row() {
+                events_ahead.put(match events.next()? {
                     Some(row) => {
                         let row = Row {
                             row,
@@ -218,14 +210,11 @@ fn read_calls(
                         };
                         Some((row.try_get("e_call")?, feedback_event_record(&row)?))
                     }
-                    None => break,
-                };
+                    None => None,
+                });
             }
-            let Some((call_id, event)) = next_event.take_if(|(c, _)| *c <= id) else {
+            if !events_ahead.take(id, &mut call_events) {
                 break;
-            };
-            if call_id == id {
-                call_events.push(event);
             }
         }
         chunk.push(ExportCall::assemble(call, shown, &call_events));
