@@ -97,7 +97,8 @@ pub(crate) fn prompt_id(kind: SuggestionKind) -> &'static str {
 }
 
 /// One model call with the suggestions it led to that were shown, in id order, each with its
-/// verdict. A call that failed comes without its messages and answer (they are not read).
+/// verdict. A call that failed comes without its messages and answer, and no call with its
+/// response format (exports do not use them; they are not read).
 #[derive(Debug, Clone)]
 pub struct ExportCall {
     /// The call.
@@ -184,13 +185,14 @@ pub(crate) struct CallReads {
 impl ExportFilter {
     /// The reads [`ExportCall`]s are assembled from.
     pub(crate) fn call_reads(&self) -> CallReads {
-        // A failed call's messages and answer are not read: it yields no example.
+        // A failed call's messages and answer are not read: it yields no example. No call's
+        // response format is read: the answer's shape comes from the prompt id.
         let (conditions, values) = self.call_conditions(2);
         let calls = format!(
             "SELECT m.id, m.installation_id, m.repo, m.pr, m.head_sha, m.job_id, m.analysis, \
              m.prompt_id, m.prompt_version, m.provider, m.model, m.deployment, \
              CASE WHEN m.status = 'ok' THEN m.messages ELSE '' END AS messages, \
-             CASE WHEN m.status = 'ok' THEN m.response_format END AS response_format, \
+             NULL AS response_format, \
              CASE WHEN m.status = 'ok' THEN m.raw_answer END AS raw_answer, \
              m.finish_reason, m.status, m.error, m.tokens_in, m.tokens_out, m.latency_ms, \
              m.attempt, m.created_at, m.message_tokens FROM model_calls m \

@@ -224,7 +224,7 @@ async fn seed(store: &Store, calls: &[Call]) -> Vec<ModelCallId> {
                 } else {
                     messages(&c.user)
                 },
-                response_format: None,
+                response_format: Some(r#"{"type":"json_schema"}"#.into()),
                 status: if answer.is_some() {
                     ModelCallStatus::Ok
                 } else {
@@ -688,6 +688,7 @@ async fn failed_calls_are_read_without_their_messages(store: Store) {
     assert_eq!(failed.call.call.messages, "");
     assert!(failed.suggestions.is_empty());
     let first = &read[0];
+    assert_eq!(first.call.call.response_format, None, "not read");
     assert_eq!(
         first.call.call.messages,
         messages("File: app.py\n+def run(cmd): ...")
