@@ -8,7 +8,10 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+use bot::review::budget::count_tokens;
 use chrono::{DateTime, TimeZone, Utc};
+use feedback::export::dataset;
+use feedback::export::redact::Redactor;
 use feedback::*;
 
 const BIN: &str = env!("CARGO_BIN_EXE_reviewbot");
@@ -40,7 +43,18 @@ fn test_item(i: u32) -> String {
     )
 }
 
-async fn seed(url: &str) {
+/// What the seed records with each call besides the call itself.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Facts {
+    /// Token counts and the redaction scan, as the bot records them.
+    Recorded,
+    /// Nothing, as in stores older than those columns.
+    Missing,
+    /// Counts, and a scan made by other redaction patterns than today's.
+    StaleScan,
+}
+
+async fn seed(url: &str, facts: Facts) {
     let store = Store::connect(url).await.unwrap();
     store.migrate().await.unwrap();
     let Inserted::New(review) = store
@@ -82,6 +96,7 @@ async fn seed(url: &str) {
             {"role": "user", "content": user_message(i)},
         ])
         .to_string();
+        let raw_answer = format!("{{\"{key}\":[{item}]}}");
         let call = store
             .insert_model_call(&NewModelCall {
                 installation_id: None,
@@ -95,13 +110,20 @@ async fn seed(url: &str) {
                 provider: "azure".into(),
                 model: "gpt-4o".into(),
                 deployment: None,
-                message_tokens: feedback::export::dataset::message_tokens(
-                    &messages,
-                    &bot::review::budget::count_tokens,
-                ),
+                message_tokens: (facts != Facts::Missing)
+                    .then(|| dataset::message_tokens(&messages, &count_tokens))
+                    .flatten(),
+                answer_tokens: (facts != Facts::Missing)
+                    .then(|| dataset::answer_tokens(prompt, Some(&raw_answer), &count_tokens))
+                    .flatten(),
+                messages_scan: match facts {
+                    Facts::Recorded => dataset::messages_scan(&messages, &Redactor::new()),
+                    Facts::Missing => None,
+                    Facts::StaleScan => Some("0123456789abcdef0123456789abcdef".into()),
+                },
                 messages,
                 response_format: None,
-                raw_answer: Some(format!("{{\"{key}\":[{item}]}}")),
+                raw_answer: Some(raw_answer),
                 finish_reason: Some("stop".into()),
                 status: ModelCallStatus::Ok,
                 error: None,
@@ -181,9 +203,15 @@ async fn seed(url: &str) {
 
 /// A temporary directory with the seeded store; returns (dir, DATABASE_URL).
 fn seeded() -> (tempfile::TempDir, String) {
+    seeded_with(Facts::Recorded)
+}
+
+fn seeded_with(facts: Facts) -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("store.db").display());
-    tokio::runtime::Runtime::new().unwrap().block_on(seed(&url));
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(seed(&url, facts));
     (dir, url)
 }
 
@@ -256,6 +284,60 @@ fn datasets_are_written_redacted_summarised_and_pass_validation() {
         assert!(report.contains("too_few_examples"), "{report}");
         assert!(report.contains("1 error"), "{report}");
     }
+}
+
+/// Counts and scans recorded with the calls spare the export work and change nothing in what
+/// it writes: the same files and summary as from a store without them, or with a scan made
+/// by other patterns (which the export does not trust).
+#[test]
+fn recorded_counts_and_scans_change_nothing_in_the_files() {
+    let export = |facts: Facts| {
+        let (dir, url) = seeded_with(facts);
+        ["sft", "dpo"].map(|format| {
+            let file = format!("{format}.jsonl");
+            let out = reviewbot(&url, &["export", format, "--out", &file], dir.path());
+            assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+            (text(&out), lines(&dir.path().join(&file)))
+        })
+    };
+    let recorded = export(Facts::Recorded);
+    assert!(
+        recorded[0].0.contains("redacted: 1 secrets"),
+        "{}",
+        recorded[0].0
+    );
+    assert!(
+        recorded[1].0.contains("redacted: 1 secrets"),
+        "{}",
+        recorded[1].0
+    );
+    assert_eq!(export(Facts::Missing), recorded);
+    assert_eq!(export(Facts::StaleScan), recorded);
+}
+
+#[test]
+fn the_bot_records_counts_and_a_scan_only_where_they_hold() {
+    let redactor = Redactor::new();
+    let clean = serde_json::json!([{"role": "user", "content": user_message(1)}]).to_string();
+    let secret = serde_json::json!([{"role": "user", "content": user_message(5)}]).to_string();
+    assert_eq!(
+        dataset::messages_scan(&clean, &redactor).as_deref(),
+        Some(redactor.fingerprint())
+    );
+    assert_eq!(dataset::messages_scan(&secret, &redactor), None);
+    assert_eq!(dataset::messages_scan("not json", &redactor), None);
+    let answer = format!("{{\"suggestions\":[{},{}]}}", test_item(1), test_item(2));
+    let counts = dataset::answer_tokens("tests", Some(&answer), &count_tokens).unwrap();
+    assert_eq!(counts.0.len(), 2);
+    assert_eq!(
+        dataset::answer_tokens("tests", Some("{}"), &count_tokens),
+        None
+    );
+    assert_eq!(
+        dataset::answer_tokens("other", Some(&answer), &count_tokens),
+        None
+    );
+    assert_eq!(dataset::answer_tokens("tests", None, &count_tokens), None);
 }
 
 #[test]

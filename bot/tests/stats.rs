@@ -54,6 +54,8 @@ async fn seed(url: &str) {
         tokens_in: None,
         tokens_out: None,
         message_tokens: None,
+        answer_tokens: None,
+        messages_scan: None,
         latency_ms: 1,
         attempt: 1,
         created_at: day(20),

@@ -1,5 +1,6 @@
 //! The persisted vocabulary: ids, records and the small enums stored as text.
 
+pub use crate::export::answer_tokens::AnswerTokens;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -291,6 +292,11 @@ pub struct NewModelCall {
     pub tokens_out: Option<i32>,
     /// Tokens of `messages` as the exports count them, when counted at call time.
     pub message_tokens: Option<i64>,
+    /// Tokens of each item of `raw_answer`, when counted at call time (exports add them up).
+    pub answer_tokens: Option<AnswerTokens>,
+    /// The fingerprint of the redaction patterns none of which matched in `messages` at call
+    /// time (exports skip scanning the messages again while the patterns are the same).
+    pub messages_scan: Option<String>,
     /// Wall time of the call.
     pub latency_ms: i32,
     /// 1 for the first try, 2 for the repair retry.

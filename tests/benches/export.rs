@@ -45,10 +45,13 @@ use std::process::Stdio;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
+use bot::review::budget::count_tokens_on_own_copy;
 use bot::review::finding::Severity;
 use bot::review::model_output::{SecurityFinding, TestSuggestion, schema};
 use bot::review::render::{render_security, render_test};
 use chrono::{DateTime, TimeZone, Utc};
+use feedback::export::dataset;
+use feedback::export::redact::Redactor;
 use feedback::testing::TestDatabase;
 use feedback::{
     Anchor, FeedbackAction, FeedbackEvent, FeedbackEventId, FeedbackRole, FeedbackSource,
@@ -61,6 +64,9 @@ use sha2::{Digest, Sha256};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{Connection, Executor, PgConnection, QueryBuilder, Sqlite, SqliteConnection};
 use tokio::sync::mpsc;
+
+/// Scans the seeded messages as the bot does when it records a call.
+static REDACTOR: std::sync::LazyLock<Redactor> = std::sync::LazyLock::new(Redactor::new);
 
 /// Model calls generated (and written) together; Postgres gets one COPY per table per batch.
 const BATCH: u64 = 2_500;
@@ -858,6 +864,10 @@ fn generate_call(i: u64, total: u64, base: DateTime<Utc>, setup: &Setup, rows: &
         ),
     };
     let answered = status != ModelCallStatus::Error;
+    let answer_tokens = setup
+        .count_tokens
+        .then(|| dataset::answer_tokens(analysis, raw_answer.as_deref(), &count_tokens_on_own_copy))
+        .flatten();
     let tokens_out = raw_answer.as_ref().map(|a| (a.len() / 4 + 1) as i32);
     rows.calls.push(ModelCall {
         id: ModelCallId(id),
@@ -887,15 +897,17 @@ fn generate_call(i: u64, total: u64, base: DateTime<Utc>, setup: &Setup, rows: &
             },
             attempt: 1,
             created_at: at,
-            // Counted at call time, as the bot does (or left NULL, as in older stores).
-            message_tokens: if setup.count_tokens {
-                feedback::export::dataset::message_tokens(
-                    &messages,
-                    &bot::review::budget::count_tokens,
-                )
-            } else {
-                None
-            },
+            // Counted and scanned at call time, as the bot does (or left NULL, as in older
+            // stores).
+            message_tokens: setup
+                .count_tokens
+                .then(|| dataset::message_tokens(&messages, &count_tokens_on_own_copy))
+                .flatten(),
+            answer_tokens,
+            messages_scan: setup
+                .count_tokens
+                .then(|| dataset::messages_scan(&messages, &REDACTOR))
+                .flatten(),
             messages,
         },
     });
@@ -1232,12 +1244,13 @@ fn generate_batch(first: u64, end: u64, total: u64, setup: &Setup) -> Rows {
 // ---------------------------------------------------------------------------------------------
 // Writing rows: one column list per table, values as each dialect takes them
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 enum V<'a> {
     Null,
     Int(i64),
     Real(f64),
     Text(&'a str),
+    Owned(String),
     Time(DateTime<Utc>),
 }
 
@@ -1249,7 +1262,7 @@ fn opt_text(v: &Option<String>) -> V<'_> {
     v.as_deref().map_or(V::Null, V::Text)
 }
 
-const CALL_COLUMNS: [&str; 23] = [
+const CALL_COLUMNS: [&str; 25] = [
     "id",
     "installation_id",
     "repo",
@@ -1273,9 +1286,11 @@ const CALL_COLUMNS: [&str; 23] = [
     "attempt",
     "created_at",
     "message_tokens",
+    "answer_tokens",
+    "messages_scan",
 ];
 
-fn call_values(m: &ModelCall) -> [V<'_>; 23] {
+fn call_values(m: &ModelCall) -> [V<'_>; 25] {
     let c = &m.call;
     [
         V::Int(m.id.0),
@@ -1301,6 +1316,10 @@ fn call_values(m: &ModelCall) -> [V<'_>; 23] {
         V::Int(c.attempt.into()),
         V::Time(c.created_at),
         opt_int(c.message_tokens),
+        c.answer_tokens
+            .as_ref()
+            .map_or(V::Null, |t| V::Owned(t.to_text())),
+        opt_text(&c.messages_scan),
     ]
 }
 
@@ -1434,12 +1453,13 @@ async fn sqlite_insert<const N: usize>(
             QueryBuilder::<Sqlite>::new(format!("INSERT INTO {table} ({}) ", columns.join(", ")));
         query.push_values(chunk, |mut row, values| {
             for v in values {
-                match *v {
+                match v {
                     V::Null => row.push_bind(None::<i64>),
-                    V::Int(i) => row.push_bind(i),
-                    V::Real(r) => row.push_bind(r),
-                    V::Text(t) => row.push_bind(t),
-                    V::Time(t) => row.push_bind(sqlite_time(t)),
+                    V::Int(i) => row.push_bind(*i),
+                    V::Real(r) => row.push_bind(*r),
+                    V::Text(t) => row.push_bind(*t),
+                    V::Owned(t) => row.push_bind(t.as_str()),
+                    V::Time(t) => row.push_bind(sqlite_time(*t)),
                 };
             }
         });
@@ -1492,7 +1512,7 @@ fn copy_rows<'a, const N: usize>(rows: impl Iterator<Item = [V<'a>; N]>) -> Vec<
                 out.push(b'\t');
             }
             scratch.clear();
-            match *v {
+            match v {
                 V::Null => out.extend_from_slice(b"\\N"),
                 V::Int(n) => {
                     let _ = write!(scratch, "{n}");
@@ -1501,6 +1521,7 @@ fn copy_rows<'a, const N: usize>(rows: impl Iterator<Item = [V<'a>; N]>) -> Vec<
                     let _ = write!(scratch, "{r}");
                 }
                 V::Text(t) => copy_escape(&mut out, t),
+                V::Owned(t) => copy_escape(&mut out, t.as_str()),
                 V::Time(t) => {
                     let _ = write!(scratch, "{}", t.format("%Y-%m-%d %H:%M:%S%.6f+00"));
                 }

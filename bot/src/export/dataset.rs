@@ -112,3 +112,178 @@ mod tests {
         );
     }
 }
+
+/// Answer token counts recorded per item add up to the direct count (see
+/// `feedback::export::answer_tokens`): checked with the real tokenizer on generated answers
+/// whose values end and begin in every way that could move a piece boundary.
+#[cfg(test)]
+mod answer_token_tests {
+    use feedback::export::answer_tokens::{AnswerItem, AnswerTokens, compose};
+    use feedback::export::example::answer_item_texts;
+    use rand::rngs::StdRng;
+    use rand::seq::SliceRandom;
+    use rand::{Rng, SeedableRng};
+
+    use crate::review::budget::count_tokens;
+
+    /// Pieces of text that sit next to JSON punctuation in interesting ways: spaces and
+    /// other whitespace, contractions, digits, marks, letters of other scripts, escapes.
+    const BITS: &[&str] = &[
+        "",
+        " ",
+        "  ",
+        "a",
+        "A",
+        "foo",
+        "Bar",
+        "'s",
+        "'ll",
+        "x's",
+        "42",
+        "1234567",
+        "3.5",
+        "é",
+        "e\u{301}",
+        "日本語",
+        "🦀",
+        "\u{a0}",
+        "\u{2028}",
+        "\n",
+        "\t",
+        "\r\n",
+        "\"",
+        "\\",
+        "/",
+        "//",
+        "{}",
+        "[]",
+        "},{",
+        "\"}",
+        ":",
+        ",",
+        "-",
+        "_",
+        "assert f(2) == 4",
+        "fn main() {}",
+        "  indented\n    more",
+        "null",
+        "true",
+        "<|endoftext|>",
+    ];
+
+    fn value(rng: &mut StdRng) -> String {
+        match rng.gen_range(0..10) {
+            0 => rng.gen_range(0..100_000).to_string(),
+            1 => format!("{:.2}", rng.gen_range(0.0..1.0)),
+            2 => ["true", "false", "null"][rng.gen_range(0..3)].to_owned(),
+            3 => {
+                let items: Vec<String> = (0..rng.gen_range(0..3))
+                    .map(|_| serde_json::to_string(BITS.choose(rng).unwrap()).unwrap())
+                    .collect();
+                format!("[{}]", items.join(","))
+            }
+            _ => {
+                let text: String = (0..rng.gen_range(0..5))
+                    .map(|_| *BITS.choose(rng).unwrap())
+                    .collect();
+                serde_json::to_string(&text).unwrap()
+            }
+        }
+    }
+
+    fn item(rng: &mut StdRng, keys: &[&str]) -> String {
+        let members: Vec<String> = keys
+            .iter()
+            .take(rng.gen_range(1..=keys.len()))
+            .map(|key| format!("\"{key}\":{}", value(rng)))
+            .collect();
+        format!("{{{}}}", members.join(","))
+    }
+
+    fn wrap(key: &str, items: &[&str]) -> String {
+        format!("{{\"{key}\":[{}]}}", items.join(","))
+    }
+
+    #[test]
+    fn recorded_item_counts_add_up_to_the_direct_count() {
+        let mut rng = StdRng::seed_from_u64(7);
+        let prompts = [
+            (
+                "tests",
+                "suggestions",
+                &["path", "line", "kind", "title", "code"][..],
+            ),
+            (
+                "security",
+                "findings",
+                &["path", "line", "cwe", "confidence", "fix"][..],
+            ),
+        ];
+        let mut compared = 0;
+        for round in 0..400 {
+            let (prompt, key, keys) = prompts[round % 2];
+            let raw_items: Vec<String> = (0..rng.gen_range(0..5))
+                .map(|_| item(&mut rng, keys))
+                .collect();
+            let refs: Vec<&str> = raw_items.iter().map(String::as_str).collect();
+            // Formatting as a model might write it: the export reads it back compact.
+            let raw = wrap(key, &refs).replace(",\"", ", \"");
+            let items = answer_item_texts(prompt, &raw).expect("an answer");
+            let counts = AnswerTokens::count(&items, &count_tokens).expect("counted");
+            assert_eq!(counts.0.len(), items.len());
+            // Every subset in a shuffled order, some items changed by a human (text only).
+            for _ in 0..3 {
+                let mut chosen: Vec<usize> =
+                    (0..items.len()).filter(|_| rng.gen_bool(0.7)).collect();
+                chosen.shuffle(&mut rng);
+                let changed: Vec<Option<String>> = chosen
+                    .iter()
+                    .map(|_| rng.gen_bool(0.2).then(|| item(&mut rng, keys)))
+                    .collect();
+                let parts: Vec<AnswerItem<'_>> = chosen
+                    .iter()
+                    .zip(&changed)
+                    .map(|(&i, changed)| match changed {
+                        Some(text) => AnswerItem {
+                            text,
+                            counted: None,
+                        },
+                        None => AnswerItem {
+                            text: &items[i],
+                            counted: Some(counts.0[i]),
+                        },
+                    })
+                    .collect();
+                let texts: Vec<&str> = parts.iter().map(|p| p.text).collect();
+                let direct = count_tokens(&wrap(key, &texts));
+                assert_eq!(
+                    compose(key, &parts, &count_tokens),
+                    direct,
+                    "{}",
+                    wrap(key, &texts)
+                );
+                compared += 1;
+            }
+        }
+        assert_eq!(compared, 1_200);
+    }
+
+    #[test]
+    fn items_that_do_not_start_with_a_key_are_counted_whole() {
+        let items = ["{}".to_owned(), "{\"1st\":\"x\"}".to_owned()];
+        assert_eq!(AnswerTokens::count(&items, &count_tokens), None);
+        let parts: Vec<AnswerItem<'_>> = items
+            .iter()
+            .map(|text| AnswerItem {
+                text,
+                counted: None,
+            })
+            .collect();
+        let direct = count_tokens("{\"suggestions\":[{},{\"1st\":\"x\"}]}");
+        assert_eq!(compose("suggestions", &parts, &count_tokens), direct);
+        assert_eq!(
+            compose("findings", &[], &count_tokens),
+            count_tokens("{\"findings\":[]}")
+        );
+    }
+}

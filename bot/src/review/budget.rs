@@ -152,13 +152,8 @@ pub fn count_tokens(text: &str) -> usize {
 }
 
 thread_local! {
-    /// This thread's own tokenizer and its special tokens, for [`count_tokens_on_own_copy`].
-    static OWN_TOKENIZER: Option<(CoreBPE, Vec<String>)> = tiktoken_rs::o200k_base()
-        .ok()
-        .map(|bpe| {
-            let special = bpe.special_tokens().into_iter().map(str::to_owned).collect();
-            (bpe, special)
-        });
+    /// This thread's own tokenizer, for [`count_tokens_on_own_copy`].
+    static OWN_TOKENIZER: Option<CoreBPE> = tiktoken_rs::o200k_base().ok();
 }
 
 /// [`count_tokens`] with a tokenizer of the calling thread's own, loaded on first use (about
@@ -166,25 +161,20 @@ thread_local! {
 /// so threads that count all the time (an export's workers) use this.
 pub fn count_tokens_on_own_copy(text: &str) -> usize {
     OWN_TOKENIZER.with(|own| match own {
-        Some((bpe, special)) => {
-            let allowed: HashSet<&str> = special.iter().map(String::as_str).collect();
-            match bpe.encode(text, &allowed) {
-                Ok((tokens, _)) => tokens.len(),
-                Err(_) => text.len().div_ceil(3),
-            }
-        }
+        // Every copy has the same special tokens as the shared one.
+        Some(bpe) => match bpe.encode(text, &SPECIAL_TOKENS) {
+            Ok((tokens, _)) => tokens.len(),
+            Err(_) => text.len().div_ceil(3),
+        },
         None => count_tokens(text),
     })
 }
 
-/// The tokenizer's special tokens, counted as one token each where they appear (built once:
-/// `encode_with_special_tokens` builds this set on every call).
-static SPECIAL_TOKENS: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
-    TOKENIZER
-        .as_ref()
-        .map(CoreBPE::special_tokens)
-        .unwrap_or_default()
-});
+/// o200k's special tokens, counted as one token each where they appear (built once:
+/// `encode_with_special_tokens` builds this set on every call; the list is the one
+/// `tiktoken_rs::o200k_base` registers, so no tokenizer is loaded to learn it).
+static SPECIAL_TOKENS: LazyLock<HashSet<&'static str>> =
+    LazyLock::new(|| HashSet::from([tiktoken_rs::ENDOFTEXT, tiktoken_rs::ENDOFPROMPT]));
 
 /// A piece of the change to send: one hunk with its context, grouped by what must travel
 /// together (the enclosing function, else the hunk itself).
@@ -330,6 +320,14 @@ mod tests {
         let shared: Vec<usize> = texts.iter().map(|t| count_tokens(t)).collect();
         assert_eq!(own, shared);
         assert!(shared[1] > 5 && shared[2] == 0);
+    }
+
+    #[test]
+    fn the_special_tokens_are_the_tokenizers_own() {
+        let bpe = tiktoken_rs::o200k_base().unwrap();
+        assert_eq!(*SPECIAL_TOKENS, bpe.special_tokens());
+        // Counted as one token each, not spelled out.
+        assert_eq!(count_tokens("<|endoftext|><|endofprompt|>"), 2);
     }
 
     #[test]

@@ -4,8 +4,9 @@
 //! configured, and by the review job, which also records every call in the store.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::LazyLock;
 
-use super::budget::{DEFAULT_CHUNK_TOKENS, change_units, plan_chunks};
+use super::budget::{DEFAULT_CHUNK_TOKENS, change_units, count_tokens, plan_chunks};
 use super::context::{ChangedFile, FileContext, parse_context};
 use super::finding::{Finding, FindingKind, Severity};
 use super::model_output::{
@@ -15,7 +16,12 @@ use super::prompt::{Prompt, PromptVars, RenderedPrompt, latest};
 use super::test_layout::{Framework, test_location};
 use crate::llm::{Completion, LlmClient};
 use crate::repo_config::Analyses;
+use feedback::export::dataset;
+use feedback::export::redact::Redactor;
 use feedback::{JobId, ModelCallStatus, NewModelCall};
+
+/// Scans each call's messages when it is recorded (see `NewModelCall::messages_scan`).
+static REDACTOR: LazyLock<Redactor> = LazyLock::new(Redactor::new);
 
 /// One model call as the store records it (`model_calls`): what was sent and what came back,
 /// or why nothing did.
@@ -96,11 +102,14 @@ impl CallRecord {
                 .unwrap_or(0),
             attempt: self.attempt,
             created_at: at,
-            // Counted once here so that exports need not tokenize every stored prompt again.
-            message_tokens: feedback::export::dataset::message_tokens(
-                &messages,
-                &crate::review::budget::count_tokens,
+            // Counted and scanned once here so that exports need not redo it for every call.
+            message_tokens: dataset::message_tokens(&messages, &count_tokens),
+            answer_tokens: dataset::answer_tokens(
+                &self.prompt_id,
+                c.and_then(|c| c.raw_answer.as_deref()),
+                &count_tokens,
             ),
+            messages_scan: dataset::messages_scan(&messages, &REDACTOR),
             messages,
         }
     }

@@ -10,13 +10,17 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, Write};
 use std::sync::{Arc, mpsc};
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::example::{CallExample, ChatMessage, Skipped, Unlabeled, build_example};
+use super::answer_tokens::{AnswerItem, AnswerTokens, compose};
+use super::example::{
+    CallExample, ChatMessage, Skipped, Unlabeled, answer_item_texts, build_example,
+};
 use super::redact::{Found, RedactionCounts, Redactor};
 use super::source::ExportCall;
 use super::validate::{
@@ -207,6 +211,29 @@ struct Prepared {
     redactions: RedactionCounts,
 }
 
+/// Hashes a key that is already a digest by taking its bits: hashing SHA-256 output again
+/// (SipHash, the default) showed in profiles of large exports.
+#[derive(Debug, Default)]
+struct DigestHasher(u64);
+
+impl Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = self.0.rotate_left(5) ^ u64::from_le_bytes(word);
+        }
+    }
+
+    fn write_u128(&mut self, key: u128) {
+        self.0 ^= key as u64 ^ (key >> 64) as u64;
+    }
+}
+
 /// The tokenizer an export counts with (the bot's o200k counter), shared by its workers.
 pub type TokenCounter = Arc<dyn Fn(&str) -> usize + Send + Sync>;
 
@@ -225,7 +252,7 @@ pub struct DatasetWriter<W: Write> {
     /// The batch the workers are preparing, not yet written: how many workers got a part.
     in_flight: Option<usize>,
     /// Hashes of the lines written so far (16 bytes each: the one thing that grows).
-    seen: HashSet<u128>,
+    seen: HashSet<u128, BuildHasherDefault<DigestHasher>>,
     summary: DatasetSummary,
 }
 
@@ -303,7 +330,7 @@ impl<W: Write> DatasetWriter<W> {
             workers: Vec::new(),
             redactor: None,
             in_flight: None,
-            seen: HashSet::new(),
+            seen: HashSet::default(),
         }
     }
 
@@ -464,16 +491,27 @@ fn prepare(
         messages,
         kept,
         original,
+        key,
+        kept_from,
+        kept_items,
+        items,
     } = example;
+    let recorded = &call.call.call;
     // Every text is redacted, the model's own answer too even where it is not written: a
     // secret found anywhere in the example is then removed wherever else it appears (a model
-    // quoting a key in prose, with nothing around it that marks it as one).
+    // quoting a key in prose, with nothing around it that marks it as one). Messages in which
+    // these same patterns matched nothing when the call was recorded are not scanned again.
     let mut found = Found::default();
     let mut unwritten = RedactionCounts::default();
     let writes_original = options.format != DatasetFormat::Sft;
+    let prompt_scanned = recorded.messages_scan.as_deref() == Some(redactor.fingerprint());
     let mut prompt_redacted = false;
     let mut prompt: Vec<ChatMessage> = Vec::with_capacity(messages.len());
     for m in messages {
+        if prompt_scanned {
+            prompt.push(m);
+            continue;
+        }
         let content = match redactor.redact_noting(&m.content, &mut redactions, &mut found) {
             Cow::Borrowed(_) => m.content,
             Cow::Owned(redacted) => {
@@ -483,17 +521,15 @@ fn prepare(
         };
         prompt.push(ChatMessage { content, ..m });
     }
-    let mut kept = redactor
-        .redact_noting(&kept, &mut redactions, &mut found)
-        .into_owned();
+    let (mut kept, mut kept_redacted) =
+        redacted(redactor.redact_noting(&kept, &mut redactions, &mut found));
     let original_counts = if writes_original {
         &mut redactions
     } else {
         &mut unwritten
     };
-    let mut original = redactor
-        .redact_noting(&original, original_counts, &mut found)
-        .into_owned();
+    let (mut original, mut original_redacted) =
+        redacted(redactor.redact_noting(&original, original_counts, &mut found));
     if !found.is_empty() {
         let echo = |text: &mut String, counts: &mut RedactionCounts| {
             let echoed = match redactor.redact_echoes(text, counts, &found) {
@@ -505,8 +541,8 @@ fn prepare(
         for m in &mut prompt {
             prompt_redacted |= echo(&mut m.content, &mut redactions);
         }
-        echo(&mut kept, &mut redactions);
-        echo(
+        kept_redacted |= echo(&mut kept, &mut redactions);
+        original_redacted |= echo(
             &mut original,
             if writes_original {
                 &mut redactions
@@ -520,13 +556,37 @@ fn prepare(
         content,
         name: None,
     };
-    let kept = assistant(kept);
     let tokens_of = |messages: &[ChatMessage]| -> usize {
         messages
             .iter()
             .map(|m| chat_message_tokens(m, count_tokens))
             .sum()
     };
+    // The counts made when the call was recorded hold for the items unless redaction changed
+    // the answer (and only for the answer they were made for).
+    let item_counts = recorded
+        .answer_tokens
+        .as_ref()
+        .filter(|counts| counts.0.len() == items.len());
+    let answer_tokens = |content: &str, changed: bool, texts: &[String], from: &[Option<usize>]| {
+        let content_tokens = match item_counts {
+            Some(counts) if !changed => {
+                let items: Vec<AnswerItem<'_>> = texts
+                    .iter()
+                    .zip(from)
+                    .map(|(text, from)| AnswerItem {
+                        text,
+                        counted: from.map(|i| counts.0[i]),
+                    })
+                    .collect();
+                compose(key, &items, count_tokens)
+            }
+            _ => count_tokens(content),
+        };
+        TOKENS_PER_MESSAGE + count_tokens("assistant") + content_tokens
+    };
+    let kept_tokens = answer_tokens(&kept, kept_redacted, &kept_items, &kept_from);
+    let kept = assistant(kept);
     // The count made when the call was recorded holds unless redaction changed the prompt.
     let prompt_tokens = match call.call.call.message_tokens {
         Some(stored) if !prompt_redacted => usize::try_from(stored).unwrap_or(usize::MAX),
@@ -534,16 +594,16 @@ fn prepare(
     };
     let (line, tokens) = match options.format {
         DatasetFormat::Sft => {
-            let tokens = prompt_tokens + tokens_of(std::slice::from_ref(&kept));
+            let tokens = prompt_tokens + kept_tokens;
             let mut messages = prompt;
             messages.push(kept);
             (json_line(&Sft { messages })?, tokens)
         }
         DatasetFormat::Dpo | DatasetFormat::Trl => {
+            let all: Vec<Option<usize>> = (0..items.len()).map(Some).collect();
+            let rejected_tokens = answer_tokens(&original, original_redacted, &items, &all);
             let rejected = assistant(original);
-            let tokens = prompt_tokens
-                + tokens_of(std::slice::from_ref(&kept))
-                + tokens_of(std::slice::from_ref(&rejected));
+            let tokens = prompt_tokens + kept_tokens + rejected_tokens;
             let line = if options.format == DatasetFormat::Dpo {
                 json_line(&Dpo {
                     input: DpoInput { messages: prompt },
@@ -572,6 +632,14 @@ fn prepare(
     })
 }
 
+/// A redaction's result and whether it changed anything.
+fn redacted(text: Cow<'_, str>) -> (String, bool) {
+    match text {
+        Cow::Borrowed(text) => (text.to_owned(), false),
+        Cow::Owned(text) => (text, true),
+    }
+}
+
 /// Tokens of a call's stored messages as exports (and `validate`) count them, to record
 /// with the call; `None` when the messages are not a list of chat messages.
 pub fn message_tokens(messages: &str, count_tokens: &dyn Fn(&str) -> usize) -> Option<i64> {
@@ -581,6 +649,28 @@ pub fn message_tokens(messages: &str, count_tokens: &dyn Fn(&str) -> usize) -> O
         .map(|m| chat_message_tokens(m, count_tokens))
         .sum();
     i64::try_from(tokens).ok()
+}
+
+/// Tokens of each item of a call's answer, to record with the call (exports add them up, see
+/// [`answer_tokens`](super::answer_tokens)); `None` for a failed call or an answer that is not
+/// the prompt's schema.
+pub fn answer_tokens(
+    prompt_id: &str,
+    raw_answer: Option<&str>,
+    count_tokens: &dyn Fn(&str) -> usize,
+) -> Option<AnswerTokens> {
+    AnswerTokens::count(&answer_item_texts(prompt_id, raw_answer?)?, count_tokens)
+}
+
+/// The redaction scan of a call's messages, to record with the call: `redactor`'s fingerprint
+/// when none of its patterns matches in any message's content (an export with the same
+/// patterns then leaves the messages as they are without scanning them), else `None`.
+pub fn messages_scan(messages: &str, redactor: &Redactor) -> Option<String> {
+    let messages: Vec<ChatMessage> = serde_json::from_str(messages).ok()?;
+    messages
+        .iter()
+        .all(|m| redactor.finds_nothing(&m.content))
+        .then(|| redactor.fingerprint().to_owned())
 }
 
 /// A message's tokens as `validate` counts them.
@@ -656,6 +746,8 @@ mod tests {
                 tokens_in: None,
                 tokens_out: None,
                 message_tokens: Some(1_000),
+                answer_tokens: None,
+                messages_scan: None,
                 latency_ms: 1,
                 attempt: 1,
                 created_at: Utc::now(),

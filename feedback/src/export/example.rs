@@ -67,6 +67,15 @@ pub struct CallExample {
     pub kept: String,
     /// The model's own answer, as compact JSON in the same shape (for preference pairs).
     pub original: String,
+    /// The schema key holding the items (`suggestions`, `findings`).
+    pub key: &'static str,
+    /// Where each item of `kept` comes from: the index of the answer item it is, unchanged,
+    /// or `None` (a human's version, or a suggestion matching no item).
+    pub kept_from: Vec<Option<usize>>,
+    /// The items of `kept`, each as compact JSON.
+    pub kept_items: Vec<String>,
+    /// The items of `original` (the answer's), each as compact JSON.
+    pub items: Vec<String>,
 }
 
 impl CallExample {
@@ -154,6 +163,12 @@ pub fn minify(json: &str) -> String {
     out
 }
 
+/// The items of a `prompt_id` answer, each as compact JSON in written order, as examples
+/// write them; `None` for another prompt or an answer that is not the schema's object.
+pub fn answer_item_texts(prompt_id: &str, raw_answer: &str) -> Option<Vec<String>> {
+    answer_items(raw_answer, items_key(prompt_id)?)
+}
+
 /// The items of an answer `{"<key>": [item, …]}`, each as compact JSON in written order.
 fn answer_items(raw: &str, key: &str) -> Option<Vec<String>> {
     let answer: Members = serde_json::from_str(raw.trim()).ok()?;
@@ -162,15 +177,20 @@ fn answer_items(raw: &str, key: &str) -> Option<Vec<String>> {
     Some(items.iter().map(Members::to_json).collect())
 }
 
-/// The item a human kept, as compact JSON: as written, with the human's version of the code
-/// (a test) or the fix (a finding) where they wrote one.
-fn kept_item(item: &str, verdict: &Verdict) -> Option<String> {
+/// The item a human kept, as compact JSON: as written (`None`), or with the human's version of
+/// the code (a test) or the fix (a finding) where they wrote one.
+fn kept_item(item: &str, verdict: &Verdict) -> Result<Option<String>, Skipped> {
     let VerdictState::Modified {
         human_text: Some(text),
     } = &verdict.state
     else {
-        return Some(item.to_owned());
+        return Ok(None);
     };
+    changed_item(item, text).map(Some).ok_or(Skipped::Corrupt)
+}
+
+/// `item` with the human's `text` as its code (a test) or fix (a finding).
+fn changed_item(item: &str, text: &str) -> Option<String> {
     let mut members: Members = serde_json::from_str(item).ok()?;
     let field = if members.0.iter().any(|(k, _)| k == "code") {
         "code"
@@ -236,9 +256,12 @@ pub fn build_example(
     let matched = items
         .iter()
         .zip(&slots)
-        .filter_map(|(item, slot)| slot.map(|pair| (item.clone(), pair)));
-    let mut kept = Vec::new();
-    for (item, (_, verdict)) in matched.chain(unmatched) {
+        .enumerate()
+        .filter_map(|(i, (item, slot))| slot.map(|pair| (item.clone(), Some(i), pair)));
+    let unmatched = unmatched.into_iter().map(|(item, pair)| (item, None, pair));
+    let mut kept_items = Vec::new();
+    let mut kept_from = Vec::new();
+    for (item, from, (_, verdict)) in matched.chain(unmatched) {
         let keep = match &verdict.state {
             VerdictState::Accepted | VerdictState::Modified { .. } => true,
             VerdictState::Rejected { .. } => false,
@@ -249,14 +272,27 @@ pub fn build_example(
             },
         };
         if keep {
-            kept.push(kept_item(&item, verdict).ok_or(Skipped::Corrupt)?);
+            match kept_item(&item, verdict)? {
+                Some(changed) => {
+                    kept_items.push(changed);
+                    kept_from.push(None);
+                }
+                None => {
+                    kept_items.push(item);
+                    kept_from.push(from);
+                }
+            }
         }
     }
     let wrap = |items: &[String]| format!("{{\"{key}\":[{}]}}", items.join(","));
     Ok(CallExample {
         messages,
-        kept: wrap(&kept),
+        kept: wrap(&kept_items),
         original: wrap(&items),
+        key,
+        kept_from,
+        kept_items,
+        items,
     })
 }
 
@@ -293,6 +329,8 @@ mod tests {
                 tokens_in: None,
                 tokens_out: None,
                 message_tokens: None,
+                answer_tokens: None,
+                messages_scan: None,
                 latency_ms: 1,
                 attempt: 1,
                 created_at: Utc::now(),

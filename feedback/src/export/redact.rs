@@ -64,6 +64,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use regex::{Captures, Regex, RegexSet};
+use sha2::{Digest, Sha256};
 
 /// Every kind [`Redactor`] reports, in rule order (stable names: they appear in the export
 /// summary and in the replacement text).
@@ -154,6 +155,8 @@ pub struct Redactor {
     /// Every rule's pattern in one set: a single pass says which rules can match at all, so
     /// text without secrets (nearly all of it) is scanned once, not once per rule.
     prefilter: RegexSet,
+    /// Names the patterns (see [`fingerprint`](Self::fingerprint)).
+    fingerprint: String,
 }
 
 impl Default for Redactor {
@@ -332,7 +335,17 @@ impl Redactor {
         ];
         let prefilter = RegexSet::new(rules.iter().map(|r| r.pattern.as_str()))
             .expect("redaction patterns are valid");
-        Redactor { rules, prefilter }
+        let mut hasher = Sha256::new();
+        for rule in &rules {
+            hasher.update(rule.pattern.as_bytes());
+            hasher.update([0]);
+        }
+        let fingerprint = hex(&hasher.finalize()[..16]);
+        Redactor {
+            rules,
+            prefilter,
+            fingerprint,
+        }
     }
 
     /// Replaces every secret in `text` by `[REDACTED:<kind>]` and counts it in `counts`.
@@ -356,7 +369,7 @@ impl Redactor {
         let mut text = Cow::Borrowed(text);
         // Most text holds nothing: one unanchored yes/no search, which stops at the first hit
         // and can skip ahead on literals, is cheaper than asking which rules match.
-        if !self.prefilter.is_match(&text) {
+        if self.finds_nothing(&text) {
             return text;
         }
         let mut candidates = self.prefilter.matches(&text);
@@ -371,6 +384,20 @@ impl Redactor {
             }
         }
         text
+    }
+
+    /// Names the patterns: the first 16 bytes of the SHA-256 of every rule's pattern, in
+    /// order, as hex. Text in which [`finds_nothing`](Self::finds_nothing) held is returned
+    /// unchanged by any redactor with the same fingerprint, whatever its other code, so a
+    /// scan recorded with the fingerprint stands until a pattern changes.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    /// Whether no pattern matches anywhere in `text`: [`redact`](Self::redact) would then
+    /// return it as it is and count nothing.
+    pub fn finds_nothing(&self, text: &str) -> bool {
+        !self.prefilter.is_match(text)
     }
 
     /// Replaces what `found` holds wherever it still appears in `text`: a value recognised as
@@ -701,6 +728,10 @@ fn is_word(piece: &str) -> bool {
     words * 3 <= letters.len()
 }
 
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -739,6 +770,21 @@ mod tests {
     }
 
     const B62_36: &str = "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8";
+
+    #[test]
+    fn the_fingerprint_names_the_patterns_and_finds_nothing_agrees_with_redact() {
+        let (a, b) = (Redactor::new(), Redactor::new());
+        assert_eq!(a.fingerprint(), b.fingerprint());
+        assert_eq!(a.fingerprint().len(), 32);
+        assert!(a.fingerprint().bytes().all(|c| c.is_ascii_hexdigit()));
+        let code = "fn main() {\n    let password_hint = read();\n}";
+        assert!(a.finds_nothing("fn main() {}"));
+        let secret = format!("GITHUB_TOKEN={}", fake("ghp_", B62_36));
+        assert!(!a.finds_nothing(&secret));
+        // A pattern may match where nothing is redacted in the end, never the other way.
+        assert!(!a.finds_nothing(code));
+        assert_kept(code);
+    }
 
     #[test]
     fn github_tokens() {

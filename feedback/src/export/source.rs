@@ -195,7 +195,10 @@ impl ExportFilter {
              NULL AS response_format, \
              CASE WHEN m.status = 'ok' THEN m.raw_answer END AS raw_answer, \
              m.finish_reason, m.status, m.error, m.tokens_in, m.tokens_out, m.latency_ms, \
-             m.attempt, m.created_at, m.message_tokens FROM model_calls m \
+             m.attempt, m.created_at, m.message_tokens, \
+             CASE WHEN m.status = 'ok' THEN m.answer_tokens END AS answer_tokens, \
+             CASE WHEN m.status = 'ok' THEN m.messages_scan END AS messages_scan \
+             FROM model_calls m \
              WHERE m.id <= $1{conditions} ORDER BY m.id"
         );
         let suggestions = format!(

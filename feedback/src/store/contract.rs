@@ -665,6 +665,8 @@ fn model_call() -> NewModelCall {
         tokens_in: Some(1234),
         tokens_out: Some(56),
         message_tokens: Some(321),
+        answer_tokens: Some(AnswerTokens(vec![[12, 11], [7, 6]])),
+        messages_scan: Some("0123456789abcdef0123456789abcdef".into()),
         latency_ms: 789,
         attempt: 1,
         created_at: t0() + chrono::Duration::microseconds(123_456),

@@ -622,8 +622,9 @@ macro_rules! shared_store_methods {
                 "INSERT INTO model_calls (installation_id, repo, pr, head_sha, job_id, analysis, \
                  prompt_id, prompt_version, provider, model, deployment, messages, response_format, \
                  raw_answer, finish_reason, status, error, tokens_in, tokens_out, latency_ms, attempt, \
-                 created_at, message_tokens) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
-                 $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) RETURNING id",
+                 created_at, message_tokens, answer_tokens, messages_scan) VALUES ($1, $2, $3, $4, \
+                 $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, \
+                 $22, $23, $24, $25) RETURNING id",
             )
             .bind(call.installation_id)
             .bind(&call.repo)
@@ -648,6 +649,8 @@ macro_rules! shared_store_methods {
             .bind(call.attempt)
             .bind(Ts(call.created_at))
             .bind(call.message_tokens)
+            .bind(call.answer_tokens.as_ref().map(AnswerTokens::to_text))
+            .bind(&call.messages_scan)
             .fetch_one(&self.pool)
             .await?;
             Ok(ModelCallId(row.try_get("id")?))
@@ -1455,6 +1458,15 @@ macro_rules! row_records {
                     tokens_in: row.try_get("tokens_in")?,
                     tokens_out: row.try_get("tokens_out")?,
                     message_tokens: row.try_get("message_tokens")?,
+                    answer_tokens: row
+                        .try_get::<Option<String>, _>("answer_tokens")?
+                        .map(|text| {
+                            AnswerTokens::parse(&text).map_err(|e| {
+                                StoreError::Corrupt(format!("answer_tokens {text:?}: {e}"))
+                            })
+                        })
+                        .transpose()?,
+                    messages_scan: row.try_get("messages_scan")?,
                     latency_ms: row.try_get("latency_ms")?,
                     attempt: row.try_get("attempt")?,
                     created_at: row.try_get::<Ts, _>("created_at")?.0,

@@ -9,6 +9,7 @@
 //! recorded while the export runs is not half in it. The SQL and the merge are shared with
 //! Postgres (`CallReads`, `Lookahead`, `ExportCall::assemble`).
 
+use std::cell::Cell;
 use std::path::{Path, PathBuf};
 
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, Value, ValueRef};
@@ -42,20 +43,34 @@ impl FromSql for Ts {
 }
 
 /// A rusqlite row with sqlx's `try_get` shape, so the shared row decoders read it. Columns
-/// are found in the statement's own name list: rusqlite's lookup by name asks SQLite for every
-/// column's name on every call, which showed up in profiles.
+/// are found in the statement's own name list, trying first the one after the column last
+/// read (the decoders read in select order): rusqlite's lookup by name asks SQLite for every
+/// column's name on every call, and a scan of the list per column showed in profiles too.
 struct Row<'a> {
     row: &'a rusqlite::Row<'a>,
     columns: &'a [String],
+    next: Cell<usize>,
 }
 
-impl Row<'_> {
+impl<'a> Row<'a> {
+    fn new(row: &'a rusqlite::Row<'a>, columns: &'a [String]) -> Self {
+        Row {
+            row,
+            columns,
+            next: Cell::new(0),
+        }
+    }
+
     fn try_get<T: FromSql, I: AsRef<str>>(&self, column: I) -> Result<T, StoreError> {
         let name = column.as_ref();
-        let index =
-            self.columns.iter().position(|c| c == name).ok_or_else(|| {
+        let guess = self.next.get();
+        let index = match self.columns.get(guess) {
+            Some(c) if c == name => guess,
+            _ => self.columns.iter().position(|c| c == name).ok_or_else(|| {
                 StoreError::Corrupt(format!("no column {name} in the export read"))
-            })?;
+            })?,
+        };
+        self.next.set(index + 1);
         Ok(self.row.get(index)?)
     }
 }
@@ -176,20 +191,14 @@ fn read_calls(
     let mut events_ahead = Lookahead::new();
     let mut chunk = Vec::with_capacity(EXPORT_CHUNK);
     while let Some(row) = calls.next()? {
-        let call = model_call_record(&Row {
-            row,
-            columns: &call_columns,
-        })?;
+        let call = model_call_record(&Row::new(row, &call_columns))?;
         let id = call.id.0;
         let mut shown = Vec::new();
         loop {
             if suggestions_ahead.wants_row() {
                 suggestions_ahead.put(match suggestions.next()? {
                     Some(row) => {
-                        let row = Row {
-                            row,
-                            columns: &suggestion_columns,
-                        };
+                        let row = Row::new(row, &suggestion_columns);
                         Some((row.try_get("model_call_id")?, suggestion_record(&row)?))
                     }
                     None => None,
@@ -204,10 +213,7 @@ fn read_calls(
             if events_ahead.wants_row() {
                 events_ahead.put(match events.next()? {
                     Some(row) => {
-                        let row = Row {
-                            row,
-                            columns: &event_columns,
-                        };
+                        let row = Row::new(row, &event_columns);
                         Some((row.try_get("e_call")?, feedback_event_record(&row)?))
                     }
                     None => None,

@@ -236,6 +236,8 @@ async fn seed(store: &Store, calls: &[Call]) -> Vec<ModelCallId> {
                 tokens_in: Some(100),
                 tokens_out: Some(10),
                 message_tokens: None,
+                answer_tokens: None,
+                messages_scan: None,
                 latency_ms: 5,
                 attempt: 1,
                 created_at: made,
