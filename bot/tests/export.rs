@@ -91,11 +91,11 @@ async fn seed(url: &str, facts: Facts) {
             ("tests", test_item(i), SuggestionKind::Test)
         };
         let key = if security { "findings" } else { "suggestions" };
-        let messages = serde_json::json!([
-            {"role": "system", "content": "You are reviewbot. Answer only with JSON."},
-            {"role": "user", "content": user_message(i)},
-        ])
-        .to_string();
+        // As the bot stores them: role first, compact.
+        let messages = format!(
+            r#"[{{"role":"system","content":"You are reviewbot. Answer only with JSON."}},{{"role":"user","content":{}}}]"#,
+            serde_json::to_string(&user_message(i)).unwrap()
+        );
         let raw_answer = format!("{{\"{key}\":[{item}]}}");
         let call = store
             .insert_model_call(&NewModelCall {

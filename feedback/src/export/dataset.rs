@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 
 use super::answer_tokens::{AnswerItem, AnswerTokens, compose};
 use super::example::{
-    CallExample, ChatMessage, Skipped, Unlabeled, answer_item_texts, build_example,
+    CallExample, ChatMessage, Skipped, Unlabeled, answer_item_texts, build_example, is_canonical,
 };
 use super::redact::{Found, RedactionCounts, Redactor};
 use super::source::ExportCall;
@@ -504,23 +504,6 @@ fn prepare(
     let mut found = Found::default();
     let mut unwritten = RedactionCounts::default();
     let writes_original = options.format != DatasetFormat::Sft;
-    let prompt_scanned = recorded.messages_scan.as_deref() == Some(redactor.fingerprint());
-    let mut prompt_redacted = false;
-    let mut prompt: Vec<ChatMessage> = Vec::with_capacity(messages.len());
-    for m in messages {
-        if prompt_scanned {
-            prompt.push(m);
-            continue;
-        }
-        let content = match redactor.redact_noting(&m.content, &mut redactions, &mut found) {
-            Cow::Borrowed(_) => m.content,
-            Cow::Owned(redacted) => {
-                prompt_redacted = true;
-                redacted
-            }
-        };
-        prompt.push(ChatMessage { content, ..m });
-    }
     let (mut kept, mut kept_redacted) =
         redacted(redactor.redact_noting(&kept, &mut redactions, &mut found));
     let original_counts = if writes_original {
@@ -530,6 +513,35 @@ fn prepare(
     };
     let (mut original, mut original_redacted) =
         redacted(redactor.redact_noting(&original, original_counts, &mut found));
+    let prompt_scanned = recorded.messages_scan.as_deref() == Some(redactor.fingerprint());
+    // The stored messages go into the line as they are when nothing in them can change (the
+    // same patterns found nothing, no secret of the answers to remove from them), their count
+    // is recorded, and they are what serialising them would write anyway.
+    let stored_prompt = (prompt_scanned
+        && found.is_empty()
+        && recorded.message_tokens.is_some()
+        && is_canonical(&recorded.messages, &messages))
+    .then_some(recorded.messages.as_str());
+    let mut prompt: Vec<ChatMessage> = Vec::new();
+    let mut prompt_redacted = false;
+    if stored_prompt.is_none() {
+        prompt.reserve(messages.len());
+        for m in &messages {
+            let m = m.decode().ok_or(SkipReason::Corrupt)?;
+            if prompt_scanned {
+                prompt.push(m);
+                continue;
+            }
+            let content = match redactor.redact_noting(&m.content, &mut redactions, &mut found) {
+                Cow::Borrowed(_) => m.content,
+                Cow::Owned(redacted) => {
+                    prompt_redacted = true;
+                    redacted
+                }
+            };
+            prompt.push(ChatMessage { content, ..m });
+        }
+    }
     if !found.is_empty() {
         let echo = |text: &mut String, counts: &mut RedactionCounts| {
             let echoed = match redactor.redact_echoes(text, counts, &found) {
@@ -592,19 +604,41 @@ fn prepare(
         Some(stored) if !prompt_redacted => usize::try_from(stored).unwrap_or(usize::MAX),
         _ => tokens_of(&prompt),
     };
-    let (line, tokens) = match options.format {
-        DatasetFormat::Sft => {
+    let (line, tokens) = match (options.format, stored_prompt) {
+        (DatasetFormat::Sft, Some(stored)) => {
+            let kept = json_line(&kept)?;
+            let mut line = String::with_capacity(stored.len() + kept.len() + 16);
+            line.push_str("{\"messages\":");
+            line.push_str(&stored[..stored.len() - 1]);
+            if stored.len() > 2 {
+                line.push(',');
+            }
+            line.push_str(&kept);
+            line.push_str("]}");
+            (line, prompt_tokens + kept_tokens)
+        }
+        (DatasetFormat::Sft, None) => {
             let tokens = prompt_tokens + kept_tokens;
             let mut messages = prompt;
             messages.push(kept);
             (json_line(&Sft { messages })?, tokens)
         }
-        DatasetFormat::Dpo | DatasetFormat::Trl => {
+        (DatasetFormat::Dpo | DatasetFormat::Trl, stored) => {
             let all: Vec<Option<usize>> = (0..items.len()).map(Some).collect();
             let rejected_tokens = answer_tokens(&original, original_redacted, &items, &all);
             let rejected = assistant(original);
             let tokens = prompt_tokens + kept_tokens + rejected_tokens;
-            let line = if options.format == DatasetFormat::Dpo {
+            let line = if let Some(stored) = stored {
+                let (kept, rejected) = (json_line(&kept)?, json_line(&rejected)?);
+                if options.format == DatasetFormat::Dpo {
+                    format!(
+                        "{{\"input\":{{\"messages\":{stored}}},\"preferred_output\":[{kept}],\
+                         \"non_preferred_output\":[{rejected}]}}"
+                    )
+                } else {
+                    format!("{{\"prompt\":{stored},\"chosen\":[{kept}],\"rejected\":[{rejected}]}}")
+                }
+            } else if options.format == DatasetFormat::Dpo {
                 json_line(&Dpo {
                     input: DpoInput { messages: prompt },
                     preferred_output: [kept],

@@ -58,11 +58,122 @@ pub struct ChatMessage {
     pub name: Option<String>,
 }
 
+/// A stored chat message, its values still the JSON text they are in the store (borrowed):
+/// decoded only when an export must look inside them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoredMessage<'a> {
+    /// The role, a JSON string.
+    #[serde(borrow)]
+    pub role: &'a RawValue,
+    /// The text, a JSON string.
+    #[serde(borrow)]
+    pub content: &'a RawValue,
+    /// The name, a JSON string, when there was one.
+    #[serde(borrow, default)]
+    pub name: Option<&'a RawValue>,
+}
+
+/// Equal when written the same.
+impl PartialEq for StoredMessage<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.role.get() == other.role.get()
+            && self.content.get() == other.content.get()
+            && self.name.map(RawValue::get) == other.name.map(RawValue::get)
+    }
+}
+
+impl StoredMessage<'_> {
+    /// The message with its values decoded; `None` when one is not a string.
+    pub fn decode(&self) -> Option<ChatMessage> {
+        let text = |raw: &RawValue| serde_json::from_str::<String>(raw.get()).ok();
+        Some(ChatMessage {
+            role: text(self.role)?,
+            content: text(self.content)?,
+            name: match self.name {
+                Some(name) => Some(text(name)?),
+                None => None,
+            },
+        })
+    }
+}
+
+/// Whether `stored` (a call's messages as stored) is byte for byte what serialising
+/// `messages` (its parse) as [`ChatMessage`]s gives: compact, keys in order, every string
+/// escaped as serde_json escapes. An export can then copy the stored text into its line.
+pub fn is_canonical(stored: &str, messages: &[StoredMessage<'_>]) -> bool {
+    let mut expected = String::with_capacity(stored.len());
+    expected.push('[');
+    for (i, m) in messages.iter().enumerate() {
+        let strings = [Some(m.role), Some(m.content), m.name];
+        if !strings
+            .iter()
+            .flatten()
+            .all(|raw| is_canonical_string(raw.get()))
+        {
+            return false;
+        }
+        if i > 0 {
+            expected.push(',');
+        }
+        expected.push_str("{\"role\":");
+        expected.push_str(m.role.get());
+        expected.push_str(",\"content\":");
+        expected.push_str(m.content.get());
+        if let Some(name) = m.name {
+            expected.push_str(",\"name\":");
+            expected.push_str(name.get());
+        }
+        expected.push('}');
+    }
+    expected.push(']');
+    expected == stored
+}
+
+/// Whether a JSON value's text is a string escaped exactly as serde_json writes one: `\"`,
+/// `\\`, `\b \f \n \r \t`, `\u00xx` (lowercase) for the other control characters, and
+/// nothing else escaped.
+fn is_canonical_string(json: &str) -> bool {
+    let Some(inner) = json
+        .strip_prefix('"')
+        .and_then(|rest| rest.strip_suffix('"'))
+    else {
+        return false;
+    };
+    let bytes = inner.as_bytes();
+    let mut at = 0;
+    while let Some(offset) = inner[at..].find('\\') {
+        let escape = at + offset + 1;
+        let Some(&kind) = bytes.get(escape) else {
+            return false;
+        };
+        at = match kind {
+            b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't' => escape + 1,
+            b'u' => {
+                let Some(hex) = inner.get(escape + 1..escape + 5) else {
+                    return false;
+                };
+                let lower = hex.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'));
+                match u8::from_str_radix(hex, 16) {
+                    Ok(c)
+                        if lower && c < 0x20 && !matches!(c, 0x08 | 0x09 | 0x0a | 0x0c | 0x0d) =>
+                    {
+                        escape + 5
+                    }
+                    _ => return false,
+                }
+            }
+            _ => return false,
+        };
+    }
+    true
+}
+
 /// A call's example.
 #[derive(Debug, Clone, PartialEq)]
-pub struct CallExample {
-    /// The messages as sent (content byte for byte, in order).
-    pub messages: Vec<ChatMessage>,
+pub struct CallExample<'a> {
+    /// The messages as sent, as stored (in order).
+    pub messages: Vec<StoredMessage<'a>>,
     /// The target: the answer in the call's schema with what humans kept, as compact JSON.
     pub kept: String,
     /// The model's own answer, as compact JSON in the same shape (for preference pairs).
@@ -78,7 +189,7 @@ pub struct CallExample {
     pub items: Vec<String>,
 }
 
-impl CallExample {
+impl CallExample<'_> {
     /// Whether humans changed the answer (a preference pair exists).
     pub fn differs(&self) -> bool {
         self.kept != self.original
@@ -211,18 +322,27 @@ fn changed_item(item: &str, text: &str) -> Option<String> {
 /// target keeps the model's order and formatting and differs from the original only where
 /// humans changed something. Items the bot itself held back (below a threshold, a muted
 /// category, a line outside the diff) were never shown and are left out of the target.
-pub fn build_example(
-    call: &ModelCall,
+pub fn build_example<'a>(
+    call: &'a ModelCall,
     suggestions: &[(Suggestion, Verdict)],
     unlabeled: Unlabeled,
-) -> Result<CallExample, Skipped> {
+) -> Result<CallExample<'a>, Skipped> {
     let c = &call.call;
     if c.status != ModelCallStatus::Ok {
         return Err(Skipped::NotOk);
     }
     let key = items_key(&c.prompt_id).ok_or(Skipped::Corrupt)?;
-    let messages: Vec<ChatMessage> =
+    let messages: Vec<StoredMessage<'a>> =
         serde_json::from_str(&c.messages).map_err(|_| Skipped::Corrupt)?;
+    let all_strings = messages.iter().all(|m| {
+        [Some(m.role), Some(m.content), m.name]
+            .into_iter()
+            .flatten()
+            .all(|raw| raw.get().starts_with('"'))
+    });
+    if !all_strings {
+        return Err(Skipped::Corrupt);
+    }
     let items = c
         .raw_answer
         .as_deref()
@@ -299,6 +419,36 @@ pub fn build_example(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stored_messages_are_canonical_exactly_when_serialising_them_gives_the_same_text() {
+        let cases = [
+            r#"[{"role":"system","content":"Be brief."},{"role":"user","content":"a\n\"b\" \\ \u001f é 🦀"}]"#,
+            r#"[{"role":"user","content":"x","name":"bot"}]"#,
+            r#"[]"#,
+            // Each of these says the same with other bytes.
+            r#"[{"role": "user","content":"x"}]"#,
+            r#"[{"content":"x","role":"user"}]"#,
+            r#"[{"role":"user","content":"a\/b"}]"#,
+            r#"[{"role":"user","content":"\u0041"}]"#,
+            r#"[{"role":"user","content":"\u000a"}]"#,
+            r#"[{"role":"user","content":"\u001F"}]"#,
+            r#"[{"role":"user","content":"x","name":null}]"#,
+            r#" [{"role":"user","content":"x"}]"#,
+        ];
+        for stored in cases {
+            let messages: Vec<StoredMessage<'_>> = serde_json::from_str(stored).unwrap();
+            let decoded: Vec<ChatMessage> = messages.iter().map(|m| m.decode().unwrap()).collect();
+            let serialised = serde_json::to_string(&decoded).unwrap();
+            assert_eq!(
+                is_canonical(stored, &messages),
+                serialised == stored,
+                "{stored}"
+            );
+        }
+        let canonical: Vec<StoredMessage<'_>> = serde_json::from_str(cases[0]).unwrap();
+        assert!(is_canonical(cases[0], &canonical));
+    }
     use crate::model::*;
     use crate::verdict::Rejection;
     use chrono::Utc;
