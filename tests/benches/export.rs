@@ -13,9 +13,10 @@
 //!   `PATH.expected.json`); a later run with the same `BENCH_CALLS` reuses it. Seeding is the
 //!   slow part. Delete the files yourself when done.
 //! - `BENCH_VALIDATE=1`: also run `reviewbot export validate` on each output (not timed).
-//! - `BENCH_MESSAGE_TOKENS=counted` (the default) fills `model_calls.message_tokens` as the
-//!   bot does when it makes a call; `null` leaves it empty, as in stores older than that
-//!   column, so the export counts every prompt's tokens itself.
+//! - `BENCH_MESSAGE_TOKENS=counted` (the default) fills `model_calls.message_tokens`,
+//!   `answer_tokens` and `messages_scan` as the bot does when it makes a call; `null` leaves
+//!   them empty, as in stores older than those columns, so the export counts every prompt's
+//!   and answer's tokens and scans every message itself.
 //!
 //! The store is created by the real migrations, then filled with raw SQL (multi-row INSERTs on
 //! SQLite, COPY on Postgres): rows shaped as the review job writes them. Model calls come in
@@ -36,7 +37,7 @@
 //!
 //! Disk, at 1,000,000 calls: about 9.5 GB for the SQLite store, 7 GB for Postgres, and up to
 //! 3.5 GB for one export's output. Seeding takes about 4 minutes per backend on two cores,
-//! most of it counting `message_tokens`.
+//! most of it counting tokens.
 
 use std::fmt::Write as _;
 use std::io::Read as _;
@@ -494,6 +495,10 @@ struct Expected {
     /// Whether `message_tokens` was filled.
     #[serde(default)]
     counted_tokens: bool,
+    /// Whether `answer_tokens` and `messages_scan` were filled with it (stores kept by an
+    /// older version of this bench have no such columns to fill: seeded again).
+    #[serde(default)]
+    export_facts: bool,
 }
 
 impl Expected {
@@ -1611,6 +1616,7 @@ async fn seed(url: &str, kind: Kind, total: u64, count_tokens: bool) -> Expected
 
     let mut expected = Expected {
         counted_tokens: count_tokens,
+        export_facts: count_tokens,
         ..Expected::default()
     };
     let mut sqlite = None;
@@ -1961,6 +1967,7 @@ async fn sqlite_store(
         && let Ok(expected) = serde_json::from_str::<Expected>(&text)
         && expected.calls == calls
         && expected.counted_tokens == count_tokens
+        && expected.export_facts == count_tokens
     {
         println!("  reusing {} ({} calls)", path.display(), calls);
         return (url, expected, dir);
@@ -2018,8 +2025,8 @@ async fn main() {
     );
 
     println!(
-        "export benchmark: {calls} model calls (message_tokens {}), `reviewbot export <format> --unlabeled keep`",
-        if count_tokens { "counted" } else { "NULL" }
+        "export benchmark: {calls} model calls (token counts and redaction scan {}), `reviewbot export <format> --unlabeled keep`",
+        if count_tokens { "recorded" } else { "NULL" }
     );
     let mut results = Vec::new();
     for backend in &backends {
