@@ -43,8 +43,8 @@ impl AnswerTokens {
             .iter()
             .map(|item| {
                 let rest = item_rest(item)?;
-                let between = u32::try_from(count_tokens(&format!("{rest}{BETWEEN}"))).ok()?;
-                let last = u32::try_from(count_tokens(&format!("{rest}{END}"))).ok()?;
+                let between = u32::try_from(segment_tokens(rest, false, count_tokens)).ok()?;
+                let last = u32::try_from(segment_tokens(rest, true, count_tokens)).ok()?;
                 Some([between, last])
             })
             .collect::<Option<Vec<_>>>()
@@ -68,6 +68,11 @@ fn item_rest(item: &str) -> Option<&str> {
     let rest = item.strip_prefix("{\"")?;
     rest.starts_with(|c: char| c.is_ascii_alphabetic())
         .then_some(rest)
+}
+
+/// Tokens of an item's segment: its text after `{"`, then the next item's start or the end.
+fn segment_tokens(rest: &str, last: bool, count_tokens: &dyn Fn(&str) -> usize) -> usize {
+    count_tokens(&format!("{rest}{}", if last { END } else { BETWEEN }))
 }
 
 /// One item of an answer being counted: its compact JSON text and, when the call recorded
@@ -100,7 +105,7 @@ pub fn compose(key: &str, items: &[AnswerItem<'_>], count_tokens: &dyn Fn(&str) 
         let last = i + 1 == items.len();
         tokens += match item.counted {
             Some([between, end]) => (if last { end } else { between }) as usize,
-            None => count_tokens(&format!("{rest}{}", if last { END } else { BETWEEN })),
+            None => segment_tokens(rest, last, count_tokens),
         };
     }
     tokens

@@ -340,7 +340,7 @@ impl Redactor {
             hasher.update(rule.pattern.as_bytes());
             hasher.update([0]);
         }
-        let fingerprint = hex(&hasher.finalize()[..16]);
+        let fingerprint = hex::encode(&hasher.finalize()[..16]);
         Redactor {
             rules,
             prefilter,
@@ -726,10 +726,6 @@ fn is_word(piece: &str) -> bool {
         words += 1;
     }
     words * 3 <= letters.len()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

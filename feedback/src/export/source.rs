@@ -267,6 +267,24 @@ impl<T> Lookahead<T> {
             None => false,
         }
     }
+
+    /// The rows of call `id`, reading with `next` as needed (for a reader that need not
+    /// await its rows; the async one drives `wants_row`/`put`/`take` itself).
+    pub(crate) fn rows_of(
+        &mut self,
+        id: i64,
+        mut next: impl FnMut() -> Result<Option<(i64, T)>, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut rows = Vec::new();
+        loop {
+            if self.wants_row() {
+                self.put(next()?);
+            }
+            if !self.take(id, &mut rows) {
+                return Ok(rows);
+            }
+        }
+    }
 }
 
 impl ExportCall {
@@ -352,21 +370,18 @@ mod tests {
     fn lookahead_takes_rows_call_by_call_and_passes_over_earlier_ones() {
         let mut rows = vec![(1, "a"), (3, "b"), (3, "c"), (5, "d")].into_iter();
         let mut ahead = Lookahead::new();
-        let mut take = |id: i64| {
-            let mut taken = Vec::new();
-            loop {
-                if ahead.wants_row() {
-                    ahead.put(rows.next());
-                }
-                if !ahead.take(id, &mut taken) {
-                    return taken;
-                }
-            }
-        };
+        let mut take = |id: i64| ahead.rows_of(id, || Ok(rows.next())).unwrap();
         assert_eq!(take(2), Vec::<&str>::new(), "call 1's row is passed over");
         assert_eq!(take(3), vec!["b", "c"]);
         assert_eq!(take(4), Vec::<&str>::new(), "call 5's row is held");
         assert_eq!(take(5), vec!["d"]);
         assert_eq!(take(6), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn a_read_error_while_taking_rows_is_passed_on() {
+        let mut ahead = Lookahead::<&str>::new();
+        let error = ahead.rows_of(1, || Err(StoreError::Closed)).unwrap_err();
+        assert_eq!(error.to_string(), StoreError::Closed.to_string());
     }
 }

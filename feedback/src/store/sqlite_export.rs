@@ -193,36 +193,23 @@ fn read_calls(
     while let Some(row) = calls.next()? {
         let call = model_call_record(&Row::new(row, &call_columns))?;
         let id = call.id.0;
-        let mut shown = Vec::new();
-        loop {
-            if suggestions_ahead.wants_row() {
-                suggestions_ahead.put(match suggestions.next()? {
-                    Some(row) => {
-                        let row = Row::new(row, &suggestion_columns);
-                        Some((row.try_get("model_call_id")?, suggestion_record(&row)?))
-                    }
-                    None => None,
-                });
+        let shown = suggestions_ahead.rows_of(id, || match suggestions.next()? {
+            Some(row) => {
+                let row = Row::new(row, &suggestion_columns);
+                Ok(Some((
+                    row.try_get("model_call_id")?,
+                    suggestion_record(&row)?,
+                )))
             }
-            if !suggestions_ahead.take(id, &mut shown) {
-                break;
+            None => Ok(None),
+        })?;
+        let call_events = events_ahead.rows_of(id, || match events.next()? {
+            Some(row) => {
+                let row = Row::new(row, &event_columns);
+                Ok(Some((row.try_get("e_call")?, feedback_event_record(&row)?)))
             }
-        }
-        let mut call_events = Vec::new();
-        loop {
-            if events_ahead.wants_row() {
-                events_ahead.put(match events.next()? {
-                    Some(row) => {
-                        let row = Row::new(row, &event_columns);
-                        Some((row.try_get("e_call")?, feedback_event_record(&row)?))
-                    }
-                    None => None,
-                });
-            }
-            if !events_ahead.take(id, &mut call_events) {
-                break;
-            }
-        }
+            None => Ok(None),
+        })?;
         chunk.push(ExportCall::assemble(call, shown, &call_events));
         if chunk.len() == EXPORT_CHUNK && tx.blocking_send(Ok(std::mem::take(&mut chunk))).is_err()
         {
