@@ -171,15 +171,19 @@ pub(crate) async fn end_export<T>(
 /// The three ordered reads an export of calls makes, the same on both backends: the calls,
 /// their shown suggestions, and the feedback events on those, each ordered by call id. `$1`
 /// is the last call id and, in the events read, `$2` the last event id when the export
-/// started (the cut); the filter's values follow.
+/// started (the cut); in the calls read the filter's values follow.
+///
+/// Only the calls read applies the filter. The other two read every call's rows up to the
+/// cut, and the merge passes over the rows of calls the filter left out
+/// ([`Lookahead::take`]): joining them to the calls to filter there made SQLite walk every
+/// call's messages again for each of them (the filtered columns come after the messages in
+/// the row), and sort the events.
 pub(crate) struct CallReads {
     pub(crate) calls: String,
-    pub(crate) suggestions: String,
-    pub(crate) events: String,
-    /// Bound after `$1` in the calls and suggestions reads.
+    pub(crate) suggestions: &'static str,
+    pub(crate) events: &'static str,
+    /// Bound after `$1` in the calls read.
     pub(crate) values: Vec<FilterValue>,
-    /// Bound after `$1`, `$2` in the events read.
-    pub(crate) event_values: Vec<FilterValue>,
 }
 
 impl ExportFilter {
@@ -201,27 +205,18 @@ impl ExportFilter {
              FROM model_calls m \
              WHERE m.id <= $1{conditions} ORDER BY m.id"
         );
-        let suggestions = format!(
-            "SELECT s.* FROM model_calls m JOIN suggestions s ON s.model_call_id = m.id \
-             LEFT JOIN reviews r ON r.id = s.review_id \
-             WHERE m.id <= $1 AND m.status = 'ok'{conditions} \
-             AND (r.github_review_id IS NOT NULL OR s.github_comment_id IS NOT NULL) \
-             ORDER BY m.id"
-        );
-        let (event_conditions, event_values) = self.call_conditions(3);
-        let events = format!(
-            "SELECT m.id AS e_call, f.* FROM model_calls m \
-             JOIN suggestions s ON s.model_call_id = m.id \
-             JOIN feedback_events f ON f.suggestion_id = s.id \
-             WHERE m.id <= $1 AND f.id <= $2 AND m.status = 'ok'{event_conditions} \
-             ORDER BY m.id"
-        );
         CallReads {
             calls,
-            suggestions,
-            events,
+            suggestions: "SELECT s.* FROM suggestions s \
+                 LEFT JOIN reviews r ON r.id = s.review_id \
+                 WHERE s.model_call_id <= $1 \
+                 AND (r.github_review_id IS NOT NULL OR s.github_comment_id IS NOT NULL) \
+                 ORDER BY s.model_call_id",
+            events: "SELECT s.model_call_id AS e_call, f.* FROM suggestions s \
+                 JOIN feedback_events f ON f.suggestion_id = s.id \
+                 WHERE s.model_call_id <= $1 AND f.id <= $2 \
+                 ORDER BY s.model_call_id",
             values,
-            event_values,
         }
     }
 }

@@ -98,8 +98,8 @@ impl PostgresStore {
         let reads = filter.call_reads();
         let query = |sql: String| sqlx::query(sqlx::AssertSqlSafe(sql)).bind(max_call);
         let calls_query = bind_filter(query(reads.calls), &reads.values);
-        let suggestions_query = bind_filter(query(reads.suggestions), &reads.values);
-        let events_query = bind_filter(query(reads.events).bind(max_event), &reads.event_values);
+        let suggestions_query = sqlx::query(reads.suggestions).bind(max_call);
+        let events_query = sqlx::query(reads.events).bind(max_call).bind(max_event);
         let mut calls = calls_query.fetch(pool);
         let mut suggestions = suggestions_query.fetch(pool);
         let mut events = events_query.fetch(pool);

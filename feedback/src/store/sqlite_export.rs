@@ -174,11 +174,11 @@ fn read_calls(
     )?;
     let reads = filter.call_reads();
     let mut calls = connection.prepare(&reads.calls)?;
-    let mut suggestions = connection.prepare(&reads.suggestions)?;
-    let mut events = connection.prepare(&reads.events)?;
+    let mut suggestions = connection.prepare(reads.suggestions)?;
+    let mut events = connection.prepare(reads.events)?;
     bind(&mut calls, &[&max_call], &reads.values)?;
-    bind(&mut suggestions, &[&max_call], &reads.values)?;
-    bind(&mut events, &[&max_call, &max_event], &reads.event_values)?;
+    bind(&mut suggestions, &[&max_call], &[])?;
+    bind(&mut events, &[&max_call, &max_event], &[])?;
     let (call_columns, suggestion_columns, event_columns) = (
         column_names(&calls),
         column_names(&suggestions),

@@ -590,12 +590,23 @@ async fn unlabeled_suggestions_are_kept_or_dropped_on_request(store: Store) {
 async fn filters_select_calls_by_kind_repo_time_prompt_and_model(store: Store) {
     let calls = seed_calls();
     seed(&store, &calls).await;
+    let everything = read_all(&store, &ExportFilter::default()).await;
     let count = |filter: ExportFilter| {
         let store = store.clone();
+        let everything = &everything;
         async move {
             let read = read_all(&store, &filter).await;
             let counted = store.count_export_calls(&filter).await.unwrap();
             assert_eq!(read.len() as i64, counted, "{filter:?}");
+            // Each call comes with its own suggestions and verdicts, as without the filter:
+            // none of a call the filter left out.
+            for call in &read {
+                let whole = everything
+                    .iter()
+                    .find(|c| c.call.id == call.call.id)
+                    .unwrap();
+                assert_eq!(call.suggestions, whole.suggestions, "{filter:?}");
+            }
             read.iter().map(|c| c.call.id.0).collect::<BTreeSet<_>>()
         }
     };
