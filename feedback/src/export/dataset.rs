@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 
 use super::answer_tokens::{AnswerItem, AnswerTokens, compose};
 use super::example::{
-    CallExample, ChatMessage, Skipped, Unlabeled, answer_item_texts, build_example, is_canonical,
+    CallExample, ChatMessage, Messages, Skipped, Unlabeled, answer_item_texts, build_example,
 };
 use super::redact::{Found, RedactionCounts, Redactor};
 use super::source::ExportCall;
@@ -517,14 +517,18 @@ fn prepare(
     // The stored messages go into the line as they are when nothing in them can change (the
     // same patterns found nothing, no secret of the answers to remove from them), their count
     // is recorded, and they are what serialising them would write anyway.
-    let stored_prompt = (prompt_scanned
-        && found.is_empty()
-        && recorded.message_tokens.is_some()
-        && is_canonical(&recorded.messages, &messages))
-    .then_some(recorded.messages.as_str());
+    let stored_prompt = match messages {
+        Messages::Canonical(text)
+            if prompt_scanned && found.is_empty() && recorded.message_tokens.is_some() =>
+        {
+            Some(text)
+        }
+        _ => None,
+    };
     let mut prompt: Vec<ChatMessage> = Vec::new();
     let mut prompt_redacted = false;
     if stored_prompt.is_none() {
+        let messages = messages.list().ok_or(SkipReason::Corrupt)?;
         prompt.reserve(messages.len());
         for m in &messages {
             let m = m.decode().ok_or(SkipReason::Corrupt)?;

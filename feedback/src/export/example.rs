@@ -98,82 +98,126 @@ impl StoredMessage<'_> {
     }
 }
 
-/// Whether `stored` (a call's messages as stored) is byte for byte what serialising
-/// `messages` (its parse) as [`ChatMessage`]s gives: compact, keys in order, every string
-/// escaped as serde_json escapes. An export can then copy the stored text into its line.
-pub fn is_canonical(stored: &str, messages: &[StoredMessage<'_>]) -> bool {
-    let mut expected = String::with_capacity(stored.len());
-    expected.push('[');
-    for (i, m) in messages.iter().enumerate() {
-        let strings = [Some(m.role), Some(m.content), m.name];
-        if !strings
-            .iter()
-            .flatten()
-            .all(|raw| is_canonical_string(raw.get()))
-        {
-            return false;
-        }
-        if i > 0 {
-            expected.push(',');
-        }
-        expected.push_str("{\"role\":");
-        expected.push_str(m.role.get());
-        expected.push_str(",\"content\":");
-        expected.push_str(m.content.get());
-        if let Some(name) = m.name {
-            expected.push_str(",\"name\":");
-            expected.push_str(name.get());
-        }
-        expected.push('}');
-    }
-    expected.push(']');
-    expected == stored
+/// A call's messages as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Messages<'a> {
+    /// Byte for byte what serialising them as [`ChatMessage`]s writes (checked, not parsed:
+    /// an export copies this text into its line as it is).
+    Canonical(&'a str),
+    /// Written some other way (spacing, key order, other escapes): their parse.
+    Parsed(Vec<StoredMessage<'a>>),
 }
 
-/// Whether a JSON value's text is a string escaped exactly as serde_json writes one: `\"`,
-/// `\\`, `\b \f \n \r \t`, `\u00xx` (lowercase) for the other control characters, and
-/// nothing else escaped.
-fn is_canonical_string(json: &str) -> bool {
-    let Some(inner) = json
-        .strip_prefix('"')
-        .and_then(|rest| rest.strip_suffix('"'))
-    else {
+impl<'a> Messages<'a> {
+    /// Reads a call's stored messages; `None` when they are not a list of chat messages whose
+    /// values are all strings.
+    pub fn read(stored: &'a str) -> Option<Self> {
+        if is_canonical(stored) {
+            return Some(Messages::Canonical(stored));
+        }
+        let messages: Vec<StoredMessage<'a>> = serde_json::from_str(stored).ok()?;
+        let all_strings = messages.iter().all(|m| {
+            [Some(m.role), Some(m.content), m.name]
+                .into_iter()
+                .flatten()
+                .all(|raw| raw.get().starts_with('"'))
+        });
+        all_strings.then_some(Messages::Parsed(messages))
+    }
+
+    /// The messages one by one (canonical text is parsed here, when an export must look
+    /// inside it); `None` only if the text was not what [`read`](Self::read) said.
+    pub fn list(&self) -> Option<Vec<StoredMessage<'a>>> {
+        match self {
+            Messages::Canonical(text) => serde_json::from_str(text).ok(),
+            Messages::Parsed(messages) => Some(messages.clone()),
+        }
+    }
+}
+
+/// Whether `stored` is byte for byte what serde_json writes for a list of [`ChatMessage`]s:
+/// `[{"role":…,"content":…(,"name":…)?},…]`, compact, every string escaped as serde_json
+/// escapes. One pass over the text, no parse and no copy: at a million calls, parsing every
+/// prompt to learn it could be copied cost more than copying it.
+pub fn is_canonical(stored: &str) -> bool {
+    let Some(mut rest) = stored.as_bytes().strip_prefix(b"[") else {
         return false;
     };
-    let bytes = inner.as_bytes();
-    let mut at = 0;
-    while let Some(offset) = inner[at..].find('\\') {
-        let escape = at + offset + 1;
-        let Some(&kind) = bytes.get(escape) else {
-            return false;
+    if rest == b"]" {
+        return true;
+    }
+    loop {
+        rest = match canonical_message(rest) {
+            Some(rest) => rest,
+            None => return false,
         };
-        at = match kind {
-            b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't' => escape + 1,
-            b'u' => {
-                let Some(hex) = inner.get(escape + 1..escape + 5) else {
-                    return false;
-                };
-                let lower = hex.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'));
-                match u8::from_str_radix(hex, 16) {
-                    Ok(c)
-                        if lower && c < 0x20 && !matches!(c, 0x08 | 0x09 | 0x0a | 0x0c | 0x0d) =>
-                    {
-                        escape + 5
-                    }
-                    _ => return false,
-                }
-            }
+        match rest {
+            [b']'] => return true,
+            [b',', more @ ..] => rest = more,
             _ => return false,
+        }
+    }
+}
+
+/// What follows one message written as serde_json writes a [`ChatMessage`].
+fn canonical_message(text: &[u8]) -> Option<&[u8]> {
+    let text = canonical_string(text.strip_prefix(b"{\"role\":")?)?;
+    let mut text = canonical_string(text.strip_prefix(b",\"content\":")?)?;
+    if let Some(name) = text.strip_prefix(b",\"name\":") {
+        text = canonical_string(name)?;
+    }
+    text.strip_prefix(b"}")
+}
+
+/// What follows a JSON string escaped exactly as serde_json escapes one: `\"`, `\\`,
+/// `\b \f \n \r \t`, `\u00xx` (lowercase) for the other control characters, nothing else
+/// escaped and no control character left as it is.
+fn canonical_string(text: &[u8]) -> Option<&[u8]> {
+    let mut rest = text.strip_prefix(b"\"")?;
+    loop {
+        let at = memchr::memchr2(b'"', b'\\', rest)?;
+        // Written to be vectorised: no early exit.
+        if rest[..at]
+            .iter()
+            .fold(false, |control, &b| control | (b < 0x20))
+        {
+            return None;
+        }
+        let (stop, after) = (rest[at], &rest[at + 1..]);
+        if stop == b'"' {
+            return Some(after);
+        }
+        rest = match after {
+            [b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't', more @ ..] => more,
+            [
+                b'u',
+                b'0',
+                b'0',
+                high @ (b'0' | b'1'),
+                low @ (b'0'..=b'9' | b'a'..=b'f'),
+                more @ ..,
+            ] => {
+                let low = if low.is_ascii_digit() {
+                    low - b'0'
+                } else {
+                    low - b'a' + 10
+                };
+                let code = (high - b'0') * 16 + low;
+                if matches!(code, 0x08 | 0x09 | 0x0a | 0x0c | 0x0d) {
+                    return None;
+                }
+                more
+            }
+            _ => return None,
         };
     }
-    true
 }
 
 /// A call's example.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CallExample<'a> {
     /// The messages as sent, as stored (in order).
-    pub messages: Vec<StoredMessage<'a>>,
+    pub messages: Messages<'a>,
     /// The target: the answer in the call's schema with what humans kept, as compact JSON.
     pub kept: String,
     /// The model's own answer, as compact JSON in the same shape (for preference pairs).
@@ -332,17 +376,7 @@ pub fn build_example<'a>(
         return Err(Skipped::NotOk);
     }
     let key = items_key(&c.prompt_id).ok_or(Skipped::Corrupt)?;
-    let messages: Vec<StoredMessage<'a>> =
-        serde_json::from_str(&c.messages).map_err(|_| Skipped::Corrupt)?;
-    let all_strings = messages.iter().all(|m| {
-        [Some(m.role), Some(m.content), m.name]
-            .into_iter()
-            .flatten()
-            .all(|raw| raw.get().starts_with('"'))
-    });
-    if !all_strings {
-        return Err(Skipped::Corrupt);
-    }
+    let messages = Messages::read(&c.messages).ok_or(Skipped::Corrupt)?;
     let items = c
         .raw_answer
         .as_deref()
@@ -437,17 +471,87 @@ mod tests {
             r#" [{"role":"user","content":"x"}]"#,
         ];
         for stored in cases {
-            let messages: Vec<StoredMessage<'_>> = serde_json::from_str(stored).unwrap();
-            let decoded: Vec<ChatMessage> = messages.iter().map(|m| m.decode().unwrap()).collect();
-            let serialised = serde_json::to_string(&decoded).unwrap();
             assert_eq!(
-                is_canonical(stored, &messages),
-                serialised == stored,
+                is_canonical(stored),
+                serde_says_canonical(stored),
                 "{stored}"
             );
         }
-        let canonical: Vec<StoredMessage<'_>> = serde_json::from_str(cases[0]).unwrap();
-        assert!(is_canonical(cases[0], &canonical));
+        assert!(is_canonical(cases[0]));
+        assert_eq!(
+            Messages::read(cases[0]),
+            Some(Messages::Canonical(cases[0]))
+        );
+        assert!(matches!(Messages::read(cases[3]), Some(Messages::Parsed(m)) if m.len() == 1));
+        assert_eq!(Messages::read(r#"[{"role":"user","content":1}]"#), None);
+    }
+
+    /// The definition `is_canonical` implements: parse the text, serialise what it says,
+    /// compare.
+    fn serde_says_canonical(stored: &str) -> bool {
+        serde_json::from_str::<Vec<ChatMessage>>(stored)
+            .is_ok_and(|messages| serde_json::to_string(&messages).unwrap() == stored)
+    }
+
+    #[test]
+    fn the_canonical_check_agrees_with_serde_on_generated_and_mangled_messages() {
+        use rand::rngs::StdRng;
+        use rand::seq::SliceRandom;
+        use rand::{Rng, SeedableRng};
+
+        const BITS: &[&str] = &[
+            "a", "Z", " ", "é", "🦀", "\u{2028}", "\"", "\\", "/", "\n", "\r", "\t", "\u{8}",
+            "\u{c}", "\u{0}", "\u{1f}", "\u{7f}", "{", "}", "[", "]", ",", ":", "u", "null",
+        ];
+        // Edits that keep the text JSON but may change how it is written.
+        const EDITS: &[(&str, &str)] = &[
+            ("\\n", "\\u000a"),
+            ("\\u001f", "\\u001F"),
+            ("/", "\\/"),
+            ("a", "\\u0061"),
+            (",", ", "),
+            (":", ": "),
+            ("\"}", "\",\"name\":null}"),
+            ("\\t", "\t"),
+            ("\"role\"", "\"rol\\u0065\""),
+            ("}]", "} ]"),
+            ("\\\"", "\\u0022"),
+        ];
+        let mut rng = StdRng::seed_from_u64(11);
+        let text = |rng: &mut StdRng| -> String {
+            (0..rng.gen_range(0..6))
+                .map(|_| *BITS.choose(rng).unwrap())
+                .collect()
+        };
+        let mut canonical = 0;
+        for _ in 0..3_000 {
+            let messages: Vec<ChatMessage> = (0..rng.gen_range(0..4))
+                .map(|_| ChatMessage {
+                    role: text(&mut rng),
+                    content: text(&mut rng),
+                    name: rng.gen_bool(0.3).then(|| text(&mut rng)),
+                })
+                .collect();
+            let stored = serde_json::to_string(&messages).unwrap();
+            assert!(is_canonical(&stored), "{stored}");
+            let (from, to) = EDITS.choose(&mut rng).unwrap();
+            let edited = stored.replacen(from, to, 1);
+            assert_eq!(
+                is_canonical(&edited),
+                serde_says_canonical(&edited),
+                "{edited}"
+            );
+            // Cut short or with a byte changed: never canonical unless serde says so.
+            let mut at = rng.gen_range(0..=stored.len());
+            while !stored.is_char_boundary(at) {
+                at -= 1;
+            }
+            let cut = &stored[..at];
+            assert_eq!(is_canonical(cut), serde_says_canonical(cut), "{cut}");
+            canonical += usize::from(is_canonical(&edited));
+        }
+        // The edits changed most texts: the check was asked both ways.
+        assert!((300..2_700).contains(&canonical), "{canonical}");
     }
     use crate::model::*;
     use crate::verdict::Rejection;
@@ -556,7 +660,7 @@ mod tests {
             ),
         ];
         let example = build_example(&call, &suggestions, Unlabeled::Skip).unwrap();
-        assert_eq!(example.messages.len(), 2);
+        assert_eq!(example.messages.list().unwrap().len(), 2);
         let kept: Value = serde_json::from_str(&example.kept).unwrap();
         let kept = kept["suggestions"].as_array().unwrap();
         assert_eq!(kept.len(), 2, "the rejected one is left out");
