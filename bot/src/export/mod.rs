@@ -1,14 +1,14 @@
 //! `reviewbot export`: datasets and SARIF from the store, for ML engineers and security teams.
 
 pub mod dataset;
+pub mod direct_write;
 pub mod progress;
 pub mod sarif;
 
-use std::fs::File;
-use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
+use direct_write::DirectWriter;
 use feedback::SuggestionKind;
 use feedback::export::source::ExportFilter;
 
@@ -54,14 +54,15 @@ impl AtomicFile {
         })
     }
 
-    /// A buffered writer into the file (flush it before [`commit`](Self::commit)).
-    pub fn writer(&self) -> anyhow::Result<BufWriter<File>> {
+    /// A buffered writer into the file, past the page cache where it can be (flush it before
+    /// [`commit`](Self::commit)).
+    pub fn writer(&self) -> anyhow::Result<DirectWriter> {
         let file = self
             .temp
             .as_file()
             .try_clone()
             .with_context(|| format!("open a file for {}", self.path.display()))?;
-        Ok(BufWriter::with_capacity(1 << 20, file))
+        Ok(DirectWriter::new(file, self.temp.path()))
     }
 
     /// Syncs the file and moves it to its path, replacing what was there.
