@@ -96,8 +96,10 @@ impl PostgresStore {
             .fetch_one(pool)
             .await?;
         let reads = filter.call_reads();
-        let query = |sql: String| sqlx::query(sqlx::AssertSqlSafe(sql)).bind(max_call);
-        let calls_query = bind_filter(query(reads.calls), &reads.values);
+        let calls_query = bind_filter(
+            sqlx::query(sqlx::AssertSqlSafe(reads.calls)).bind(max_call),
+            &reads.values,
+        );
         let suggestions_query = sqlx::query(reads.suggestions).bind(max_call);
         let events_query = sqlx::query(reads.events).bind(max_call).bind(max_event);
         let mut calls = calls_query.fetch(pool);
