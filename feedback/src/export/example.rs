@@ -12,6 +12,8 @@
 //! - A call with no shown suggestion taught nothing either way and yields no example; a call
 //!   that failed or whose answer was invalid is not an example of a good answer.
 
+use std::cell::OnceCell;
+
 use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
@@ -360,6 +362,11 @@ fn changed_item(item: &str, text: &str) -> Option<String> {
     Some(members.to_json())
 }
 
+/// A suggestion's `original` (the answer item it came from) as a JSON value.
+fn parse_original(original: &str) -> Result<Value, Skipped> {
+    serde_json::from_str(original).map_err(|_| Skipped::Corrupt)
+}
+
 /// Builds the example of `call` from its shown suggestions (ordered by id) and their verdicts.
 ///
 /// Each suggestion is matched to the answer item it came from (same JSON value), so the
@@ -389,22 +396,42 @@ pub fn build_example<'a>(
     if shown.is_empty() {
         return Err(Skipped::NothingShown);
     }
-    let item_values: Vec<Option<Value>> = items
-        .iter()
-        .map(|item| serde_json::from_str(item).ok())
-        .collect();
+    // Each item's value, parsed only if a suggestion's text differs from the item's.
+    let item_values: Vec<OnceCell<Option<Value>>> = vec![OnceCell::new(); items.len()];
     // For each answer item, the shown suggestion it became (if any); suggestions matching no
     // item (the bot normalised something) are kept after them, as the store has them.
     let mut slots: Vec<Option<&(Suggestion, Verdict)>> = vec![None; items.len()];
     let mut unmatched: Vec<(String, &(Suggestion, Verdict))> = Vec::new();
     for pair in shown {
-        let value: Value =
-            serde_json::from_str(&pair.0.suggestion.original).map_err(|_| Skipped::Corrupt)?;
-        let slot = (0..items.len())
-            .find(|&i| slots[i].is_none() && item_values[i].as_ref() == Some(&value));
+        let original = &pair.0.suggestion.original;
+        let mut value: Option<Value> = None;
+        let mut slot = None;
+        for i in (0..items.len()).filter(|&i| slots[i].is_none()) {
+            // The same text is the same value (items are valid JSON), and the usual case:
+            // the bot stores the item as the model's schema serialises it.
+            if items[i] == *original {
+                slot = Some(i);
+                break;
+            }
+            let value = match &value {
+                Some(value) => value,
+                None => value.insert(parse_original(original)?),
+            };
+            let item = item_values[i].get_or_init(|| serde_json::from_str(&items[i]).ok());
+            if item.as_ref() == Some(value) {
+                slot = Some(i);
+                break;
+            }
+        }
         match slot {
             Some(i) => slots[i] = Some(pair),
-            None => unmatched.push((minify(&pair.0.suggestion.original), pair)),
+            None => {
+                // A suggestion whose text is not JSON is corrupt, matched or not.
+                if value.is_none() {
+                    parse_original(original)?;
+                }
+                unmatched.push((minify(original), pair));
+            }
         }
     }
     let matched = items
@@ -777,5 +804,47 @@ mod tests {
         let odd = vec![(suggestion(3, &changed), verdict(VerdictState::Accepted))];
         let example = build_example(&call, &odd, Unlabeled::Skip).unwrap();
         assert_eq!(example.kept, format!(r#"{{"suggestions":[{changed}]}}"#));
+    }
+
+    #[test]
+    fn suggestions_match_the_first_free_item_of_the_same_value_however_either_is_written() {
+        // The model wrote item 0 with an escape and a trailing zero, item 1 as serde writes
+        // it: the same value twice. The stored suggestions are serde's text.
+        let serde = test_item("A");
+        let written = serde.replace("\"A\"", "\"\\u0041\"").replace("0.8", "0.80");
+        let call = call("tests", &answer_of(&[written.clone(), serde.clone()]));
+        let accepted = |id| (suggestion(id, &serde), verdict(VerdictState::Accepted));
+        let rejected = |id| {
+            (
+                suggestion(id, &serde),
+                verdict(VerdictState::Rejected { reason: None }),
+            )
+        };
+        // The first suggestion takes the first item (equal as a value, not as text), the
+        // second the other.
+        let example = build_example(&call, &[accepted(1), rejected(2)], Unlabeled::Skip).unwrap();
+        assert_eq!(example.kept, answer_of(std::slice::from_ref(&written)));
+        assert_eq!(example.kept_from, vec![Some(0)]);
+        let example = build_example(&call, &[rejected(1), accepted(2)], Unlabeled::Skip).unwrap();
+        assert_eq!(example.kept, answer_of(std::slice::from_ref(&serde)));
+        assert_eq!(example.kept_from, vec![Some(1)]);
+        // A third equal suggestion finds no free item: kept after them, as stored.
+        let example = build_example(
+            &call,
+            &[accepted(1), accepted(2), accepted(3)],
+            Unlabeled::Skip,
+        )
+        .unwrap();
+        assert_eq!(example.kept_from, vec![Some(0), Some(1), None]);
+        // A suggestion that is not JSON is corrupt, whether items are free or all taken.
+        let broken = (suggestion(9, "{not json"), verdict(VerdictState::Accepted));
+        assert_eq!(
+            build_example(&call, std::slice::from_ref(&broken), Unlabeled::Skip),
+            Err(Skipped::Corrupt)
+        );
+        assert_eq!(
+            build_example(&call, &[accepted(1), accepted(2), broken], Unlabeled::Skip),
+            Err(Skipped::Corrupt)
+        );
     }
 }
