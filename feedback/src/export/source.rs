@@ -97,8 +97,9 @@ pub(crate) fn prompt_id(kind: SuggestionKind) -> &'static str {
 }
 
 /// One model call with the suggestions it led to that were shown, in id order, each with its
-/// verdict. A call that failed comes without its messages and answer, and no call with its
-/// response format (exports do not use them; they are not read).
+/// verdict. A call that failed comes without its messages and answer, no call with its
+/// response format, and no suggestion with its body (the comment as posted: a target holds
+/// the item as the model wrote it). Exports do not use them; they are not read.
 #[derive(Debug, Clone)]
 pub struct ExportCall {
     /// The call.
@@ -207,7 +208,13 @@ impl ExportFilter {
         );
         CallReads {
             calls,
-            suggestions: "SELECT s.* FROM suggestions s \
+            // Every column but the body (see `ExportCall`): at 1M calls, copying the bodies
+            // (750 bytes each) was a good part of what reading the suggestions cost.
+            suggestions: "SELECT s.id, s.model_call_id, s.review_id, s.repo, s.pr, s.head_sha, \
+                 s.kind, s.source, s.category, s.path, s.line, s.anchor, s.severity, \
+                 s.confidence, s.cwe, s.fingerprint, s.title, '' AS body, s.original, \
+                 s.github_comment_id, s.created_at \
+                 FROM suggestions s \
                  LEFT JOIN reviews r ON r.id = s.review_id \
                  WHERE s.model_call_id <= $1 \
                  AND (r.github_review_id IS NOT NULL OR s.github_comment_id IS NOT NULL) \

@@ -714,6 +714,11 @@ async fn failed_calls_are_read_without_their_messages(store: Store) {
             .collect::<Vec<_>>(),
         vec![1, 2, 3]
     );
+    // Stored with a body ("B"); read without it, the rest as stored.
+    for (s, _) in &first.suggestions {
+        assert_eq!(s.suggestion.body, "", "not read");
+        assert!(!s.suggestion.original.is_empty() && !s.suggestion.title.is_empty());
+    }
 }
 
 async fn a_long_export_arrives_whole_and_in_order(store: Store) {
