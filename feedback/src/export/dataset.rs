@@ -504,15 +504,23 @@ fn prepare(
     let mut found = Found::default();
     let mut unwritten = RedactionCounts::default();
     let writes_original = options.format != DatasetFormat::Sft;
+    // Where humans kept the answer as it was, the two texts are one: scanned once.
+    let same = kept == original;
+    let mut kept_counts = RedactionCounts::default();
     let (mut kept, mut kept_redacted) =
-        redacted(redactor.redact_noting(&kept, &mut redactions, &mut found));
+        redacted(redactor.redact_noting(&kept, &mut kept_counts, &mut found));
+    redactions.merge(&kept_counts);
     let original_counts = if writes_original {
         &mut redactions
     } else {
         &mut unwritten
     };
-    let (mut original, mut original_redacted) =
-        redacted(redactor.redact_noting(&original, original_counts, &mut found));
+    let (mut original, mut original_redacted) = if same {
+        original_counts.merge(&kept_counts);
+        (kept.clone(), kept_redacted)
+    } else {
+        redacted(redactor.redact_noting(&original, original_counts, &mut found))
+    };
     let prompt_scanned = recorded.messages_scan.as_deref() == Some(redactor.fingerprint());
     // The stored messages go into the line as they are when nothing in them can change (the
     // same patterns found nothing, no secret of the answers to remove from them), their count
