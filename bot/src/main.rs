@@ -11,6 +11,10 @@ use clap::Parser;
 use feedback::export::validate::DatasetFormat;
 use tokio_util::sync::CancellationToken;
 
+/// mimalloc (see the workspace manifest for why).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     bot::github::install_crypto_provider();
