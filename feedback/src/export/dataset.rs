@@ -8,6 +8,7 @@
 //! output does not depend on the number of threads.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -17,7 +18,7 @@ use std::sync::{Arc, mpsc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::answer_tokens::{AnswerItem, AnswerTokens, compose};
+use super::answer_tokens::{AnswerItem, AnswerTokens, Frame};
 use super::example::{
     CallExample, ChatMessage, Messages, Skipped, Unlabeled, answer_item_texts, build_example,
 };
@@ -245,10 +246,10 @@ pub struct DatasetWriter<W: Write> {
     count_tokens: TokenCounter,
     threads: usize,
     /// Threads that prepare examples, started with the first batch and kept (each with its
-    /// own redactor, so no regex cache is shared between threads).
+    /// own [`Preparer`], so no regex cache is shared between threads).
     workers: Vec<Worker>,
     /// For a single thread: prepared here.
-    redactor: Option<Redactor>,
+    preparer: Option<Preparer>,
     /// The batch the workers are preparing, not yet written: how many workers got a part.
     in_flight: Option<usize>,
     /// Hashes of the lines written so far (16 bytes each: the one thing that grows).
@@ -270,11 +271,11 @@ impl Worker {
         let handle = std::thread::Builder::new()
             .name("export-worker".into())
             .spawn(move || {
-                let redactor = Redactor::new();
+                let preparer = Preparer::new(count_tokens);
                 for calls in job_rx {
                     let prepared: Vec<_> = calls
                         .iter()
-                        .map(|call| prepare(call, &options, &redactor, &*count_tokens))
+                        .map(|call| prepare(call, &options, &preparer))
                         .collect();
                     if result_tx.send(prepared).is_err() {
                         return;
@@ -328,7 +329,7 @@ impl<W: Write> DatasetWriter<W> {
             count_tokens,
             threads,
             workers: Vec::new(),
-            redactor: None,
+            preparer: None,
             in_flight: None,
             seen: HashSet::default(),
         }
@@ -345,10 +346,13 @@ impl<W: Write> DatasetWriter<W> {
     /// writing (the last batch is written by [`finish`](Self::finish)).
     pub fn add_batch(&mut self, calls: Vec<ExportCall>) -> io::Result<()> {
         if self.threads <= 1 {
-            let redactor = self.redactor.get_or_insert_with(Redactor::new);
+            let count_tokens = &self.count_tokens;
+            let preparer = self
+                .preparer
+                .get_or_insert_with(|| Preparer::new(Arc::clone(count_tokens)));
             let prepared: Vec<_> = calls
                 .iter()
-                .map(|call| prepare(call, &self.options, redactor, &*self.count_tokens))
+                .map(|call| prepare(call, &self.options, preparer))
                 .collect();
             for result in prepared {
                 self.take(result)?;
@@ -460,13 +464,49 @@ pub fn in_validation(messages: &str, ratio: f64) -> bool {
     (u64::from_be_bytes(head) as f64) / 18_446_744_073_709_551_616.0 < ratio
 }
 
+/// What a thread preparing examples keeps: its redactor, and its tokenizer with the counts
+/// every example needs made once (counting even a short text costs about a microsecond).
+struct Preparer {
+    redactor: Redactor,
+    count_tokens: TokenCounter,
+    /// Tokens of `assistant`, every target's role.
+    assistant: usize,
+    /// The answer frames counted so far (one per schema key).
+    frames: RefCell<Vec<Frame>>,
+}
+
+impl Preparer {
+    fn new(count_tokens: TokenCounter) -> Self {
+        Self {
+            redactor: Redactor::new(),
+            assistant: count_tokens("assistant"),
+            count_tokens,
+            frames: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// The frame of answers whose items are under `key`.
+    fn frame(&self, key: &'static str) -> Frame {
+        let mut frames = self.frames.borrow_mut();
+        match frames.iter().find(|frame| frame.key == key) {
+            Some(frame) => *frame,
+            None => {
+                let frame = Frame::count(key, &*self.count_tokens);
+                frames.push(frame);
+                frame
+            }
+        }
+    }
+}
+
 /// The per-call work, safe to run on any thread.
 fn prepare(
     call: &ExportCall,
     options: &DatasetOptions,
-    redactor: &Redactor,
-    count_tokens: &(dyn Fn(&str) -> usize + Sync),
+    preparer: &Preparer,
 ) -> Result<Prepared, SkipReason> {
+    let redactor = &preparer.redactor;
+    let count_tokens = &*preparer.count_tokens;
     let decided = call
         .suggestions
         .iter()
@@ -592,6 +632,7 @@ fn prepare(
         .answer_tokens
         .as_ref()
         .filter(|counts| counts.0.len() == items.len());
+    let frame = preparer.frame(key);
     let answer_tokens = |content: &str, changed: bool, texts: &[String], from: &[Option<usize>]| {
         let content_tokens = match item_counts {
             Some(counts) if !changed => {
@@ -603,11 +644,11 @@ fn prepare(
                         counted: from.map(|i| counts.0[i]),
                     })
                     .collect();
-                compose(key, &items, count_tokens)
+                frame.compose(&items, count_tokens)
             }
             _ => count_tokens(content),
         };
-        TOKENS_PER_MESSAGE + count_tokens("assistant") + content_tokens
+        TOKENS_PER_MESSAGE + preparer.assistant + content_tokens
     };
     let kept_tokens = answer_tokens(&kept, kept_redacted, &kept_items, &kept_from);
     let kept = assistant(kept);
