@@ -510,16 +510,16 @@ fn prepare(
     let decided = call
         .suggestions
         .iter()
-        .filter(|(_, v)| {
+        .filter(|s| {
             matches!(
-                v.state,
+                s.verdict.state,
                 VerdictState::Accepted
                     | VerdictState::Modified { .. }
                     | VerdictState::Rejected { .. }
             )
         })
         .count();
-    let example = build_example(&call.call, &call.suggestions, options.unlabeled)?;
+    let example = build_example(call, options.unlabeled)?;
     if decided < options.min_verdicts {
         return Err(SkipReason::FewVerdicts);
     }
@@ -536,7 +536,7 @@ fn prepare(
         kept_items,
         items,
     } = example;
-    let recorded = &call.call.call;
+    let recorded = call;
     // Every text is redacted, the model's own answer too even where it is not written: a
     // secret found anywhere in the example is then removed wherever else it appears (a model
     // quoting a key in prose, with nothing around it that marks it as one). Messages in which
@@ -653,7 +653,7 @@ fn prepare(
     let kept_tokens = answer_tokens(&kept, kept_redacted, &kept_items, &kept_from);
     let kept = assistant(kept);
     // The count made when the call was recorded holds unless redaction changed the prompt.
-    let prompt_tokens = match call.call.call.message_tokens {
+    let prompt_tokens = match call.message_tokens {
         Some(stored) if !prompt_redacted => usize::try_from(stored).unwrap_or(usize::MAX),
         _ => tokens_of(&prompt),
     };
@@ -714,7 +714,7 @@ fn prepare(
         line,
         tokens: tokens + TOKENS_REPLY_PRIMING,
         key: u128::from_be_bytes(head),
-        validation: in_validation(&call.call.call.messages, options.validation_ratio),
+        validation: in_validation(&call.messages, options.validation_ratio),
         redactions,
     })
 }
@@ -877,10 +877,7 @@ mod tests {
             first_verdict_at: None,
             time_to_first_verdict: None,
         };
-        ExportCall {
-            call,
-            suggestions: vec![(suggestion, verdict)],
-        }
+        ExportCall::from_call(&call, &[(suggestion, verdict)])
     }
 
     fn run(format: DatasetFormat, calls: &[ExportCall]) -> (String, DatasetSummary) {

@@ -19,7 +19,8 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::model::{ModelCall, ModelCallStatus, Suggestion};
+use super::source::{ExportCall, ShownSuggestion};
+use crate::model::ModelCallStatus;
 use crate::verdict::{Verdict, VerdictState};
 
 /// What to do with a call some of whose suggestions have no verdict.
@@ -385,12 +386,8 @@ fn parse_original(original: &str) -> Result<Value, Skipped> {
 /// target keeps the model's order and formatting and differs from the original only where
 /// humans changed something. Items the bot itself held back (below a threshold, a muted
 /// category, a line outside the diff) were never shown and are left out of the target.
-pub fn build_example<'a>(
-    call: &'a ModelCall,
-    suggestions: &[(Suggestion, Verdict)],
-    unlabeled: Unlabeled,
-) -> Result<CallExample<'a>, Skipped> {
-    let c = &call.call;
+pub fn build_example(call: &ExportCall, unlabeled: Unlabeled) -> Result<CallExample<'_>, Skipped> {
+    let c = call;
     if c.status != ModelCallStatus::Ok {
         return Err(Skipped::NotOk);
     }
@@ -401,10 +398,7 @@ pub fn build_example<'a>(
         .as_deref()
         .and_then(|raw| answer_items(raw, key))
         .ok_or(Skipped::Corrupt)?;
-    let shown: Vec<&(Suggestion, Verdict)> = suggestions
-        .iter()
-        .filter(|(s, _)| s.suggestion.model_call_id == Some(call.id))
-        .collect();
+    let shown = &call.suggestions;
     if shown.is_empty() {
         return Err(Skipped::NothingShown);
     }
@@ -412,10 +406,10 @@ pub fn build_example<'a>(
     let item_values: Vec<OnceCell<Option<Value>>> = vec![OnceCell::new(); items.len()];
     // For each answer item, the shown suggestion it became (if any); suggestions matching no
     // item (the bot normalised something) are kept after them, as the store has them.
-    let mut slots: Vec<Option<&(Suggestion, Verdict)>> = vec![None; items.len()];
-    let mut unmatched: Vec<(String, &(Suggestion, Verdict))> = Vec::new();
+    let mut slots: Vec<Option<&ShownSuggestion>> = vec![None; items.len()];
+    let mut unmatched: Vec<(String, &ShownSuggestion)> = Vec::new();
     for pair in shown {
-        let original = &pair.0.suggestion.original;
+        let original = &pair.original;
         let mut value: Option<Value> = None;
         let mut slot = None;
         for i in (0..items.len()).filter(|&i| slots[i].is_none()) {
@@ -454,7 +448,7 @@ pub fn build_example<'a>(
     let unmatched = unmatched.into_iter().map(|(item, pair)| (item, None, pair));
     let mut kept_items = Vec::new();
     let mut kept_from = Vec::new();
-    for (item, from, (_, verdict)) in matched.chain(unmatched) {
+    for (item, from, ShownSuggestion { verdict, .. }) in matched.chain(unmatched) {
         let keep = match &verdict.state {
             VerdictState::Accepted | VerdictState::Modified { .. } => true,
             VerdictState::Rejected { .. } => false,
@@ -492,6 +486,18 @@ pub fn build_example<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{ModelCall, Suggestion};
+
+    /// `call`'s example from those of `suggestions` that came from it, as an export reads
+    /// them (the call is leaked: the example borrows it, and a test is short).
+    fn build(
+        call: &ModelCall,
+        suggestions: &[(Suggestion, Verdict)],
+        unlabeled: Unlabeled,
+    ) -> Result<CallExample<'static>, Skipped> {
+        let call = Box::leak(Box::new(ExportCall::from_call(call, suggestions)));
+        build_example(call, unlabeled)
+    }
 
     #[test]
     fn stored_messages_are_canonical_exactly_when_serialising_them_gives_the_same_text() {
@@ -698,7 +704,7 @@ mod tests {
                 }),
             ),
         ];
-        let example = build_example(&call, &suggestions, Unlabeled::Skip).unwrap();
+        let example = build(&call, &suggestions, Unlabeled::Skip).unwrap();
         assert_eq!(example.messages.list().unwrap().len(), 2);
         let kept: Value = serde_json::from_str(&example.kept).unwrap();
         let kept = kept["suggestions"].as_array().unwrap();
@@ -719,7 +725,7 @@ mod tests {
             (suggestion(1, &items[0]), rejected.clone()),
             (suggestion(2, &items[1]), rejected.clone()),
         ];
-        let example = build_example(&call, &all_rejected, Unlabeled::Skip).unwrap();
+        let example = build(&call, &all_rejected, Unlabeled::Skip).unwrap();
         assert_eq!(example.kept, r#"{"suggestions":[]}"#);
 
         let mixed = vec![
@@ -727,12 +733,12 @@ mod tests {
             (suggestion(2, &items[1]), verdict(VerdictState::Ignored)),
         ];
         assert_eq!(
-            build_example(&call, &mixed, Unlabeled::Skip),
+            build(&call, &mixed, Unlabeled::Skip),
             Err(Skipped::Unlabeled)
         );
-        let keep = build_example(&call, &mixed, Unlabeled::Keep).unwrap();
+        let keep = build(&call, &mixed, Unlabeled::Keep).unwrap();
         assert!(!keep.differs(), "everything kept as written");
-        let drop = build_example(&call, &mixed, Unlabeled::Drop).unwrap();
+        let drop = build(&call, &mixed, Unlabeled::Drop).unwrap();
         let kept: Value = serde_json::from_str(&drop.kept).unwrap();
         assert_eq!(kept["suggestions"].as_array().unwrap().len(), 1);
     }
@@ -743,20 +749,11 @@ mod tests {
         let mut failed = call("tests", &answer_of(&items));
         failed.call.status = ModelCallStatus::InvalidOutput;
         let s = vec![(suggestion(1, &items[0]), verdict(VerdictState::Accepted))];
-        assert_eq!(
-            build_example(&failed, &s, Unlabeled::Keep),
-            Err(Skipped::NotOk)
-        );
+        assert_eq!(build(&failed, &s, Unlabeled::Keep), Err(Skipped::NotOk));
         let ok = call("tests", &answer_of(&items));
-        assert_eq!(
-            build_example(&ok, &[], Unlabeled::Keep),
-            Err(Skipped::NothingShown)
-        );
+        assert_eq!(build(&ok, &[], Unlabeled::Keep), Err(Skipped::NothingShown));
         let garbage = call("tests", "not json");
-        assert_eq!(
-            build_example(&garbage, &s, Unlabeled::Keep),
-            Err(Skipped::Corrupt)
-        );
+        assert_eq!(build(&garbage, &s, Unlabeled::Keep), Err(Skipped::Corrupt));
     }
 
     #[test]
@@ -769,7 +766,7 @@ mod tests {
                 human_text: Some("use shlex.quote".into()),
             }),
         )];
-        let example = build_example(&call, &s, Unlabeled::Skip).unwrap();
+        let example = build(&call, &s, Unlabeled::Skip).unwrap();
         assert_eq!(
             example.kept,
             r#"{"findings":[{"path":"a.py","line":3,"cwe":"CWE-78","severity":"high","confidence":0.9,"title":"t","explanation":"e","fix":"use shlex.quote"}]}"#,
@@ -842,7 +839,7 @@ mod tests {
             (suggestion(1, &items[2]), verdict(VerdictState::Accepted)),
             (suggestion(2, &items[0]), verdict(VerdictState::Accepted)),
         ];
-        let example = build_example(&call, &suggestions, Unlabeled::Skip).unwrap();
+        let example = build(&call, &suggestions, Unlabeled::Skip).unwrap();
         assert_eq!(
             example.kept,
             format!(r#"{{"suggestions":[{},{}]}}"#, items[0], items[2])
@@ -857,7 +854,7 @@ mod tests {
         // A suggestion the bot normalised (no item equals it) is still kept, after the others.
         let changed = items[1].replace("a.py", "./a.py");
         let odd = vec![(suggestion(3, &changed), verdict(VerdictState::Accepted))];
-        let example = build_example(&call, &odd, Unlabeled::Skip).unwrap();
+        let example = build(&call, &odd, Unlabeled::Skip).unwrap();
         assert_eq!(example.kept, format!(r#"{{"suggestions":[{changed}]}}"#));
     }
 
@@ -877,14 +874,14 @@ mod tests {
         };
         // The first suggestion takes the first item (equal as a value, not as text), the
         // second the other.
-        let example = build_example(&call, &[accepted(1), rejected(2)], Unlabeled::Skip).unwrap();
+        let example = build(&call, &[accepted(1), rejected(2)], Unlabeled::Skip).unwrap();
         assert_eq!(example.kept, answer_of(std::slice::from_ref(&written)));
         assert_eq!(example.kept_from, vec![Some(0)]);
-        let example = build_example(&call, &[rejected(1), accepted(2)], Unlabeled::Skip).unwrap();
+        let example = build(&call, &[rejected(1), accepted(2)], Unlabeled::Skip).unwrap();
         assert_eq!(example.kept, answer_of(std::slice::from_ref(&serde)));
         assert_eq!(example.kept_from, vec![Some(1)]);
         // A third equal suggestion finds no free item: kept after them, as stored.
-        let example = build_example(
+        let example = build(
             &call,
             &[accepted(1), accepted(2), accepted(3)],
             Unlabeled::Skip,
@@ -894,11 +891,11 @@ mod tests {
         // A suggestion that is not JSON is corrupt, whether items are free or all taken.
         let broken = (suggestion(9, "{not json"), verdict(VerdictState::Accepted));
         assert_eq!(
-            build_example(&call, std::slice::from_ref(&broken), Unlabeled::Skip),
+            build(&call, std::slice::from_ref(&broken), Unlabeled::Skip),
             Err(Skipped::Corrupt)
         );
         assert_eq!(
-            build_example(&call, &[accepted(1), accepted(2), broken], Unlabeled::Skip),
+            build(&call, &[accepted(1), accepted(2), broken], Unlabeled::Skip),
             Err(Skipped::Corrupt)
         );
     }

@@ -5,7 +5,10 @@ use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
 use crate::StoreError;
-use crate::model::{ModelCall, Suggestion, SuggestionKind};
+use crate::model::{
+    AnswerTokens, FeedbackEvent, ModelCall, ModelCallId, ModelCallStatus, Suggestion, SuggestionId,
+    SuggestionKind,
+};
 use crate::verdict::Verdict;
 
 /// Which model calls (or, for SARIF, which findings) an export reads.
@@ -96,16 +99,79 @@ pub(crate) fn prompt_id(kind: SuggestionKind) -> &'static str {
     }
 }
 
-/// One model call with the suggestions it led to that were shown, in id order, each with its
-/// verdict. A call that failed comes without its messages and answer, no call with its
-/// response format, and no suggestion with its body (the comment as posted: a target holds
-/// the item as the model wrote it). Exports do not use them; they are not read.
-#[derive(Debug, Clone)]
+/// A model call as exports read it: what its example is built from and nothing else, with
+/// the suggestions it led to that were shown. At a million calls, reading and copying the
+/// call's other columns (repository, model, timings…) and the suggestions' (path, title,
+/// fingerprint, the comment as posted…) cost the reader more than the example's own work.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ExportCall {
     /// The call.
-    pub call: ModelCall,
-    /// Its shown suggestions and their verdicts.
-    pub suggestions: Vec<(Suggestion, Verdict)>,
+    pub id: ModelCallId,
+    /// The prompt it was made with (`tests`, `security`): the schema of its answer.
+    pub prompt_id: String,
+    /// How it ended.
+    pub status: ModelCallStatus,
+    /// The messages sent, as stored.
+    pub messages: String,
+    /// The answer as stored.
+    pub raw_answer: Option<String>,
+    /// Tokens of the messages, counted when the call was recorded.
+    pub message_tokens: Option<i64>,
+    /// Tokens of the answer's items, counted when the call was recorded.
+    pub answer_tokens: Option<AnswerTokens>,
+    /// The redaction scan of the messages recorded with the call.
+    pub messages_scan: Option<String>,
+    /// Its shown suggestions, in id order.
+    pub suggestions: Vec<ShownSuggestion>,
+}
+
+/// A shown suggestion as exports read it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShownSuggestion {
+    /// The suggestion.
+    pub id: SuggestionId,
+    /// The answer item it came from, as the bot stored it.
+    pub original: String,
+    /// What humans made of it.
+    pub verdict: Verdict,
+}
+
+impl ExportCall {
+    /// `call` as an export reads it, with those of `suggestions` that came from it (the
+    /// shown ones, as the store hands them over; any order).
+    pub fn from_call(call: &ModelCall, suggestions: &[(Suggestion, Verdict)]) -> Self {
+        let c = &call.call;
+        let mut shown: Vec<ShownSuggestion> = suggestions
+            .iter()
+            .filter(|(s, _)| s.suggestion.model_call_id == Some(call.id))
+            .map(|(s, verdict)| ShownSuggestion {
+                id: s.id,
+                original: s.suggestion.original.clone(),
+                verdict: verdict.clone(),
+            })
+            .collect();
+        shown.sort_by_key(|s| s.id.0);
+        Self {
+            id: call.id,
+            prompt_id: c.prompt_id.clone(),
+            status: c.status,
+            messages: c.messages.clone(),
+            raw_answer: c.raw_answer.clone(),
+            message_tokens: c.message_tokens,
+            answer_tokens: c.answer_tokens.clone(),
+            messages_scan: c.messages_scan.clone(),
+            suggestions: shown,
+        }
+    }
+}
+
+/// A shown suggestion's row as the export reads it, before its verdict is derived.
+#[derive(Debug)]
+pub(crate) struct SuggestionRow {
+    pub(crate) id: SuggestionId,
+    pub(crate) kind: SuggestionKind,
+    pub(crate) created_at: DateTime<Utc>,
+    pub(crate) original: String,
 }
 
 /// Rows read by a background task, a bounded buffer ahead of the reader. Rows travel in
@@ -188,32 +254,22 @@ pub(crate) struct CallReads {
 }
 
 impl ExportFilter {
-    /// The reads [`ExportCall`]s are assembled from.
+    /// The reads [`ExportCall`]s are assembled from: only the columns they hold.
     pub(crate) fn call_reads(&self) -> CallReads {
-        // A failed call's messages and answer are not read: it yields no example. No call's
-        // response format is read: the answer's shape comes from the prompt id.
+        // In the order the columns are stored: SQLite finds a column stored after the
+        // messages (status, say) by following their overflow pages, reading each one, and
+        // reads them again for the messages themselves. Failed calls (a few percent) are
+        // read whole rather than test the status first.
         let (conditions, values) = self.call_conditions(2);
         let calls = format!(
-            "SELECT m.id, m.installation_id, m.repo, m.pr, m.head_sha, m.job_id, m.analysis, \
-             m.prompt_id, m.prompt_version, m.provider, m.model, m.deployment, \
-             CASE WHEN m.status = 'ok' THEN m.messages ELSE '' END AS messages, \
-             NULL AS response_format, \
-             CASE WHEN m.status = 'ok' THEN m.raw_answer END AS raw_answer, \
-             m.finish_reason, m.status, m.error, m.tokens_in, m.tokens_out, m.latency_ms, \
-             m.attempt, m.created_at, m.message_tokens, \
-             CASE WHEN m.status = 'ok' THEN m.answer_tokens END AS answer_tokens, \
-             CASE WHEN m.status = 'ok' THEN m.messages_scan END AS messages_scan \
+            "SELECT m.id, m.prompt_id, m.messages, m.raw_answer, m.status, m.message_tokens, \
+             m.answer_tokens, m.messages_scan \
              FROM model_calls m \
              WHERE m.id <= $1{conditions} ORDER BY m.id"
         );
         CallReads {
             calls,
-            // Every column but the body (see `ExportCall`): at 1M calls, copying the bodies
-            // (750 bytes each) was a good part of what reading the suggestions cost.
-            suggestions: "SELECT s.id, s.model_call_id, s.review_id, s.repo, s.pr, s.head_sha, \
-                 s.kind, s.source, s.category, s.path, s.line, s.anchor, s.severity, \
-                 s.confidence, s.cwe, s.fingerprint, s.title, '' AS body, s.original, \
-                 s.github_comment_id, s.created_at \
+            suggestions: "SELECT s.id, s.model_call_id, s.kind, s.original, s.created_at \
                  FROM suggestions s \
                  LEFT JOIN reviews r ON r.id = s.review_id \
                  WHERE s.model_call_id <= $1 \
@@ -290,15 +346,15 @@ impl<T> Lookahead<T> {
 }
 
 impl ExportCall {
-    /// A call with its shown suggestions (any order) and the feedback events on them: each
-    /// suggestion gets the verdict its own events give.
+    /// `call` (read without suggestions) with its shown suggestions (any order) and the
+    /// feedback events on them: each suggestion gets the verdict its own events give.
     pub(crate) fn assemble(
-        call: ModelCall,
-        mut shown: Vec<Suggestion>,
-        events: &[crate::model::FeedbackEvent],
+        mut call: ExportCall,
+        mut shown: Vec<SuggestionRow>,
+        events: &[FeedbackEvent],
     ) -> Self {
         shown.sort_by_key(|s| s.id.0);
-        let suggestions = shown
+        call.suggestions = shown
             .into_iter()
             .map(|s| {
                 let own: Vec<_> = events
@@ -306,15 +362,14 @@ impl ExportCall {
                     .filter(|e| e.event.suggestion_id == s.id)
                     .cloned()
                     .collect();
-                let verdict = crate::verdict::derive_verdict(
-                    s.suggestion.kind,
-                    s.suggestion.created_at,
-                    &own,
-                );
-                (s, verdict)
+                ShownSuggestion {
+                    id: s.id,
+                    original: s.original,
+                    verdict: crate::verdict::derive_verdict(s.kind, s.created_at, &own),
+                }
             })
             .collect();
-        Self { call, suggestions }
+        call
     }
 }
 

@@ -109,15 +109,16 @@ impl PostgresStore {
         let mut events_ahead = Lookahead::new();
         let mut chunk = Vec::with_capacity(EXPORT_CHUNK);
         while let Some(row) = calls.try_next().await? {
-            let call = model_call_record(&row)?;
+            let call = export_call_record(&row)?;
             let id = call.id.0;
             let mut shown = Vec::new();
             loop {
                 if suggestions_ahead.wants_row() {
                     suggestions_ahead.put(match suggestions.try_next().await? {
-                        Some(row) => {
-                            Some((row.try_get("model_call_id")?, suggestion_record(&row)?))
-                        }
+                        Some(row) => Some((
+                            row.try_get("model_call_id")?,
+                            export_suggestion_record(&row)?,
+                        )),
                         None => None,
                     });
                 }

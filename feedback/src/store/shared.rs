@@ -1413,8 +1413,39 @@ pub(super) use shared_store_methods;
 /// The decoders of the rows exports read (model calls, suggestions, feedback events), for any
 /// row type with sqlx's `try_get::<T, _>(column)` shape: sqlx's rows and the direct SQLite
 /// reader's (see `sqlite_export`).
+/// Each row type gets every decoder, and each reader uses those its reads need.
 macro_rules! row_records {
     ($row:ty) => {
+        #[allow(dead_code)]
+        fn export_call_record(row: &$row) -> Result<crate::export::source::ExportCall, StoreError> {
+            Ok(crate::export::source::ExportCall {
+                id: ModelCallId(row.try_get("id")?),
+                prompt_id: row.try_get("prompt_id")?,
+                messages: row.try_get("messages")?,
+                raw_answer: row.try_get("raw_answer")?,
+                status: ModelCallStatus::parse(&row.try_get::<String, _>("status")?)?,
+                message_tokens: row.try_get("message_tokens")?,
+                answer_tokens: crate::store::shared::answer_tokens_column(
+                    row.try_get("answer_tokens")?,
+                )?,
+                messages_scan: row.try_get("messages_scan")?,
+                suggestions: Vec::new(),
+            })
+        }
+
+        #[allow(dead_code)]
+        fn export_suggestion_record(
+            row: &$row,
+        ) -> Result<crate::export::source::SuggestionRow, StoreError> {
+            Ok(crate::export::source::SuggestionRow {
+                id: SuggestionId(row.try_get("id")?),
+                kind: SuggestionKind::parse(&row.try_get::<String, _>("kind")?)?,
+                original: row.try_get("original")?,
+                created_at: row.try_get::<Ts, _>("created_at")?.0,
+            })
+        }
+
+        #[allow(dead_code)]
         fn feedback_event_record(row: &$row) -> Result<FeedbackEvent, StoreError> {
             Ok(FeedbackEvent {
                 id: FeedbackEventId(row.try_get("id")?),
@@ -1434,6 +1465,7 @@ macro_rules! row_records {
             })
         }
 
+        #[allow(dead_code)]
         fn model_call_record(row: &$row) -> Result<ModelCall, StoreError> {
             Ok(ModelCall {
                 id: ModelCallId(row.try_get("id")?),
@@ -1458,14 +1490,9 @@ macro_rules! row_records {
                     tokens_in: row.try_get("tokens_in")?,
                     tokens_out: row.try_get("tokens_out")?,
                     message_tokens: row.try_get("message_tokens")?,
-                    answer_tokens: row
-                        .try_get::<Option<String>, _>("answer_tokens")?
-                        .map(|text| {
-                            AnswerTokens::parse(&text).map_err(|e| {
-                                StoreError::Corrupt(format!("answer_tokens {text:?}: {e}"))
-                            })
-                        })
-                        .transpose()?,
+                    answer_tokens: crate::store::shared::answer_tokens_column(
+                        row.try_get("answer_tokens")?,
+                    )?,
                     messages_scan: row.try_get("messages_scan")?,
                     latency_ms: row.try_get("latency_ms")?,
                     attempt: row.try_get("attempt")?,
@@ -1474,6 +1501,7 @@ macro_rules! row_records {
             })
         }
 
+        #[allow(dead_code)]
         fn suggestion_record(row: &$row) -> Result<Suggestion, StoreError> {
             Ok(Suggestion {
                 id: SuggestionId(row.try_get("id")?),
@@ -1507,3 +1535,14 @@ macro_rules! row_records {
 }
 
 pub(super) use row_records;
+
+/// A model call's stored `answer_tokens`, read.
+pub(super) fn answer_tokens_column(
+    text: Option<String>,
+) -> Result<Option<crate::model::AnswerTokens>, crate::StoreError> {
+    text.map(|text| {
+        crate::model::AnswerTokens::parse(&text)
+            .map_err(|e| crate::StoreError::Corrupt(format!("answer_tokens {text:?}: {e}")))
+    })
+    .transpose()
+}

@@ -191,14 +191,14 @@ fn read_calls(
     let mut events_ahead = Lookahead::new();
     let mut chunk = Vec::with_capacity(EXPORT_CHUNK);
     while let Some(row) = calls.next()? {
-        let call = model_call_record(&Row::new(row, &call_columns))?;
+        let call = export_call_record(&Row::new(row, &call_columns))?;
         let id = call.id.0;
         let shown = suggestions_ahead.rows_of(id, || match suggestions.next()? {
             Some(row) => {
                 let row = Row::new(row, &suggestion_columns);
                 Ok(Some((
                     row.try_get("model_call_id")?,
-                    suggestion_record(&row)?,
+                    export_suggestion_record(&row)?,
                 )))
             }
             None => Ok(None),

@@ -36,7 +36,7 @@ contract!(
     unlabeled_suggestions_are_kept_or_dropped_on_request,
     filters_select_calls_by_kind_repo_time_prompt_and_model,
     the_validation_split_is_stable_across_runs_and_new_calls,
-    failed_calls_are_read_without_their_messages,
+    calls_are_read_with_what_examples_are_built_from_as_stored,
     a_long_export_arrives_whole_and_in_order,
 );
 
@@ -601,13 +601,10 @@ async fn filters_select_calls_by_kind_repo_time_prompt_and_model(store: Store) {
             // Each call comes with its own suggestions and verdicts, as without the filter:
             // none of a call the filter left out.
             for call in &read {
-                let whole = everything
-                    .iter()
-                    .find(|c| c.call.id == call.call.id)
-                    .unwrap();
+                let whole = everything.iter().find(|c| c.id == call.id).unwrap();
                 assert_eq!(call.suggestions, whole.suggestions, "{filter:?}");
             }
-            read.iter().map(|c| c.call.id.0).collect::<BTreeSet<_>>()
+            read.iter().map(|c| c.id.0).collect::<BTreeSet<_>>()
         }
     };
     let security = count(ExportFilter {
@@ -692,33 +689,37 @@ async fn the_validation_split_is_stable_across_runs_and_new_calls(store: Store) 
     assert_eq!(train_later.len() + validation_later.len(), 40, "{later:?}");
 }
 
-async fn failed_calls_are_read_without_their_messages(store: Store) {
+async fn calls_are_read_with_what_examples_are_built_from_as_stored(store: Store) {
     let calls = seed_calls();
     let ids = seed(&store, &calls).await;
     let read = read_all(&store, &ExportFilter::default()).await;
-    let failed = read.iter().find(|c| c.call.id == ids[6]).unwrap();
-    assert_eq!(failed.call.call.status, ModelCallStatus::InvalidOutput);
-    assert_eq!(failed.call.call.messages, "");
+    for call in &read {
+        let stored = store.get_model_call(call.id).await.unwrap();
+        let c = &stored.call;
+        assert_eq!(call.prompt_id, c.prompt_id);
+        assert_eq!(call.status, c.status);
+        assert_eq!(call.messages, c.messages);
+        assert_eq!(call.raw_answer, c.raw_answer);
+        assert_eq!(call.message_tokens, c.message_tokens);
+        assert_eq!(call.answer_tokens, c.answer_tokens);
+        assert_eq!(call.messages_scan, c.messages_scan);
+        for shown in &call.suggestions {
+            let s = store.get_suggestion(shown.id).await.unwrap();
+            assert_eq!(s.suggestion.model_call_id, Some(call.id));
+            assert_eq!(shown.original, s.suggestion.original);
+        }
+    }
+    let failed = read.iter().find(|c| c.id == ids[6]).unwrap();
+    assert_eq!(failed.status, ModelCallStatus::InvalidOutput);
     assert!(failed.suggestions.is_empty());
-    let first = &read[0];
-    assert_eq!(first.call.call.response_format, None, "not read");
     assert_eq!(
-        first.call.call.messages,
-        messages("File: app.py\n+def run(cmd): ...")
-    );
-    assert_eq!(
-        first
+        read[0]
             .suggestions
             .iter()
-            .map(|(s, _)| s.id.0)
+            .map(|s| s.id.0)
             .collect::<Vec<_>>(),
         vec![1, 2, 3]
     );
-    // Stored with a body ("B"); read without it, the rest as stored.
-    for (s, _) in &first.suggestions {
-        assert_eq!(s.suggestion.body, "", "not read");
-        assert!(!s.suggestion.original.is_empty() && !s.suggestion.title.is_empty());
-    }
 }
 
 async fn a_long_export_arrives_whole_and_in_order(store: Store) {
@@ -731,7 +732,7 @@ async fn a_long_export_arrives_whole_and_in_order(store: Store) {
     }
     let read = read_all(&store, &ExportFilter::default()).await;
     assert_eq!(
-        read.iter().map(|c| c.call.id).collect::<Vec<_>>(),
+        read.iter().map(|c| c.id).collect::<Vec<_>>(),
         ids,
         "every call once, in id order"
     );
@@ -740,13 +741,9 @@ async fn a_long_export_arrives_whole_and_in_order(store: Store) {
         let verdicts: Vec<_> = call
             .suggestions
             .iter()
-            .map(|(s, v)| (s.suggestion.title.clone(), format!("{:?}", v.state)))
+            .map(|s| (s.original.clone(), format!("{:?}", s.verdict.state)))
             .collect();
-        (
-            call.call.call.status,
-            call.call.call.messages.clone(),
-            verdicts,
-        )
+        (call.status, call.messages.clone(), verdicts)
     };
     for (i, call) in read.iter().enumerate() {
         assert_eq!(
