@@ -61,6 +61,18 @@ impl PostgresStore {
     }
 }
 
+/// A connection for one of an export's reads. The reads are long and simple: compiling them
+/// with LLVM (Postgres's JIT, which their estimated cost triggers) costs more than it saves.
+async fn export_connection(
+    pool: &PgPool,
+) -> Result<sqlx::pool::PoolConnection<Postgres>, StoreError> {
+    let mut connection = pool.acquire().await?;
+    sqlx::query("SET jit = off")
+        .execute(&mut *connection)
+        .await?;
+    Ok(connection)
+}
+
 impl PostgresStore {
     /// Streams the model calls `filter` selects, each with its shown suggestions and
     /// their verdicts (see [`crate::export::source`]). Three ordered reads (calls,
@@ -96,15 +108,18 @@ impl PostgresStore {
             .fetch_one(pool)
             .await?;
         let reads = filter.call_reads();
+        let mut calls_connection = export_connection(pool).await?;
+        let mut suggestions_connection = export_connection(pool).await?;
+        let mut events_connection = export_connection(pool).await?;
         let calls_query = bind_filter(
             sqlx::query(sqlx::AssertSqlSafe(reads.calls)).bind(max_call),
             &reads.values,
         );
         let suggestions_query = sqlx::query(reads.suggestions).bind(max_call);
         let events_query = sqlx::query(reads.events).bind(max_call).bind(max_event);
-        let mut calls = calls_query.fetch(pool);
-        let mut suggestions = suggestions_query.fetch(pool);
-        let mut events = events_query.fetch(pool);
+        let mut calls = calls_query.fetch(&mut *calls_connection);
+        let mut suggestions = suggestions_query.fetch(&mut *suggestions_connection);
+        let mut events = events_query.fetch(&mut *events_connection);
         let mut suggestions_ahead = Lookahead::new();
         let mut events_ahead = Lookahead::new();
         let mut chunk = Vec::with_capacity(EXPORT_CHUNK);
@@ -149,5 +164,38 @@ impl PostgresStore {
             let _ = tx.send(Ok(chunk)).await;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::TestDatabase;
+
+    #[tokio::test]
+    async fn model_call_texts_are_compressed_with_lz4_and_messages_kept_in_the_row() {
+        let Some(db) = TestDatabase::postgres().await else {
+            return;
+        };
+        let store = db.store().await;
+        let pool = sqlx::PgPool::connect(db.url()).await.unwrap();
+        // The migration falls back to the default where the server has no lz4.
+        let lz4 = sqlx::query("SET default_toast_compression = 'lz4'")
+            .execute(&pool)
+            .await
+            .is_ok();
+        let columns: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT attname::text, attstorage::text, attcompression::text FROM pg_attribute \
+             WHERE attrelid = 'model_calls'::regclass AND attname IN ('messages', 'raw_answer') \
+             ORDER BY attname",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        let compression = if lz4 { "l" } else { "" };
+        let expected = [("messages", "m"), ("raw_answer", "x")]
+            .map(|(name, storage)| (name.to_owned(), storage.to_owned(), compression.to_owned()));
+        assert_eq!(columns, expected);
+        pool.close().await;
+        store.close().await;
     }
 }
