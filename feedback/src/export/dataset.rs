@@ -536,7 +536,6 @@ fn prepare(
         kept_items,
         items,
     } = example;
-    let recorded = call;
     // Every text is redacted, the model's own answer too even where it is not written: a
     // secret found anywhere in the example is then removed wherever else it appears (a model
     // quoting a key in prose, with nothing around it that marks it as one). Messages in which
@@ -561,13 +560,13 @@ fn prepare(
     } else {
         redacted(redactor.redact_noting(&original, original_counts, &mut found))
     };
-    let prompt_scanned = recorded.messages_scan.as_deref() == Some(redactor.fingerprint());
+    let prompt_scanned = call.messages_scan.as_deref() == Some(redactor.fingerprint());
     // The stored messages go into the line as they are when nothing in them can change (the
     // same patterns found nothing, no secret of the answers to remove from them), their count
     // is recorded, and they are what serialising them would write anyway.
     let stored_prompt = match messages {
         Messages::Canonical(text)
-            if prompt_scanned && found.is_empty() && recorded.message_tokens.is_some() =>
+            if prompt_scanned && found.is_empty() && call.message_tokens.is_some() =>
         {
             Some(text)
         }
@@ -628,7 +627,7 @@ fn prepare(
     };
     // The counts made when the call was recorded hold for the items unless redaction changed
     // the answer (and only for the answer they were made for).
-    let item_counts = recorded
+    let item_counts = call
         .answer_tokens
         .as_ref()
         .filter(|counts| counts.0.len() == items.len());
