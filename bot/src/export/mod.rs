@@ -30,52 +30,135 @@ pub fn export_filter(args: &ExportFilterArgs) -> ExportFilter {
 }
 
 /// A file written beside its destination and moved into place only when complete, so a
-/// failed or killed export never leaves a truncated file that looks finished.
+/// failed or killed export never leaves a truncated file that looks finished. On Linux it has
+/// no name until then (`O_TMPFILE`): an export killed halfway leaves nothing behind, not
+/// gigabytes in a hidden file. Elsewhere it is a hidden temporary file, removed on failure.
 #[derive(Debug)]
 pub struct AtomicFile {
     path: PathBuf,
-    temp: tempfile::NamedTempFile,
+    temp: Temp,
 }
+
+#[derive(Debug)]
+enum Temp {
+    /// Named at commit through `/proc/self/fd`.
+    Unnamed(std::fs::File),
+    Named(tempfile::NamedTempFile),
+}
+
+/// Hidden names of files being written (a name is given only for the moment of the rename).
+const TEMP_PREFIX: &str = ".reviewbot-export-";
 
 impl AtomicFile {
     /// Starts writing `path` (its directory must exist).
     pub fn create(path: &Path) -> anyhow::Result<Self> {
-        let dir = match path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => Path::new("."),
+        let dir = directory_of(path);
+        let temp = match unnamed_file_in(dir) {
+            Some(file) => Temp::Unnamed(file),
+            None => Temp::Named(
+                tempfile::Builder::new()
+                    .prefix(TEMP_PREFIX)
+                    .tempfile_in(dir)
+                    .with_context(|| format!("create a file in {}", dir.display()))?,
+            ),
         };
-        let temp = tempfile::Builder::new()
-            .prefix(".reviewbot-export-")
-            .tempfile_in(dir)
-            .with_context(|| format!("create a file in {}", dir.display()))?;
         Ok(Self {
             path: path.to_owned(),
             temp,
         })
     }
 
+    fn file(&self) -> &std::fs::File {
+        match &self.temp {
+            Temp::Unnamed(file) => file,
+            Temp::Named(temp) => temp.as_file(),
+        }
+    }
+
     /// A buffered writer into the file, past the page cache where it can be (flush it before
     /// [`commit`](Self::commit)).
     pub fn writer(&self) -> anyhow::Result<DirectWriter> {
         let file = self
-            .temp
-            .as_file()
+            .file()
             .try_clone()
             .with_context(|| format!("open a file for {}", self.path.display()))?;
-        Ok(DirectWriter::new(file, self.temp.path()))
+        let reopen = match &self.temp {
+            Temp::Unnamed(file) => fd_path(file),
+            Temp::Named(temp) => temp.path().to_owned(),
+        };
+        Ok(DirectWriter::new(file, &reopen))
     }
 
     /// Syncs the file and moves it to its path, replacing what was there.
     pub fn commit(self) -> anyhow::Result<()> {
-        self.temp
-            .as_file()
-            .sync_all()
-            .with_context(|| format!("write {}", self.path.display()))?;
-        self.temp
-            .persist(&self.path)
-            .with_context(|| format!("write {}", self.path.display()))?;
+        let context = || format!("write {}", self.path.display());
+        self.file().sync_all().with_context(context)?;
+        match self.temp {
+            Temp::Named(temp) => {
+                temp.persist(&self.path).with_context(context)?;
+            }
+            Temp::Unnamed(file) => {
+                // A link cannot replace a file: link under a fresh hidden name, then rename.
+                let dir = directory_of(&self.path);
+                let (_, name) = tempfile::Builder::new()
+                    .prefix(TEMP_PREFIX)
+                    .make_in(dir, |name| link_unnamed(&file, name))
+                    .with_context(context)?
+                    .keep()
+                    .with_context(context)?;
+                if let Err(e) = std::fs::rename(&name, &self.path) {
+                    let _ = std::fs::remove_file(&name);
+                    return Err(e).with_context(context);
+                }
+            }
+        }
         Ok(())
     }
+}
+
+fn directory_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
+}
+
+/// A file in `dir` with no name (readable by its owner only), where the system has them and
+/// `/proc/self/fd` can name it later.
+#[cfg(target_os = "linux")]
+fn unnamed_file_in(dir: &Path) -> Option<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_TMPFILE)
+        .mode(0o600)
+        .open(dir)
+        .ok()?;
+    fd_path(&file).exists().then_some(file)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn unnamed_file_in(_dir: &Path) -> Option<std::fs::File> {
+    None
+}
+
+/// The path that reaches `file` through its descriptor.
+fn fd_path(file: &std::fs::File) -> PathBuf {
+    use std::os::fd::AsRawFd;
+    PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()))
+}
+
+/// Gives the unnamed `file` the name `name`.
+#[cfg(target_os = "linux")]
+fn link_unnamed(file: &std::fs::File, name: &Path) -> std::io::Result<()> {
+    use rustix::fs::{AtFlags, CWD, linkat};
+    linkat(CWD, fd_path(file), CWD, name, AtFlags::SYMLINK_FOLLOW)?;
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn link_unnamed(_file: &std::fs::File, _name: &Path) -> std::io::Result<()> {
+    Err(std::io::ErrorKind::Unsupported.into())
 }
 
 /// `reviewbot export sarif`: every shown security finding `args` selects, built-in and
@@ -167,5 +250,99 @@ fn redact_strings(
             }
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write as _;
+
+    use super::*;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn write(file: &AtomicFile, bytes: &[u8]) {
+        let mut out = file.writer().unwrap();
+        out.write_all(bytes).unwrap();
+        out.flush().unwrap();
+    }
+
+    #[test]
+    fn an_export_file_appears_whole_under_its_name_on_commit_and_replaces_the_old_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("train.jsonl");
+        std::fs::write(&out, "old\n").unwrap();
+        let file = AtomicFile::create(&out).unwrap();
+        write(&file, b"new\n");
+        if cfg!(target_os = "linux") {
+            assert_eq!(
+                names(dir.path()),
+                ["train.jsonl"],
+                "no name until committed"
+            );
+        }
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "old\n");
+        file.commit().unwrap();
+        assert_eq!(names(dir.path()), ["train.jsonl"]);
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "new\n");
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&out).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "readable by its owner only");
+    }
+
+    #[test]
+    fn an_abandoned_export_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = AtomicFile::create(&dir.path().join("train.jsonl")).unwrap();
+        write(&file, b"half an example");
+        drop(file);
+        assert!(names(dir.path()).is_empty());
+    }
+
+    /// Run by [`a_killed_export_leaves_nothing`] in a process of its own.
+    #[test]
+    #[ignore = "a helper: run by a_killed_export_leaves_nothing"]
+    fn write_an_export_and_wait_to_be_killed() {
+        let Some(dir) = std::env::var_os("REVIEWBOT_TEST_KILL_DIR") else {
+            return;
+        };
+        let file = AtomicFile::create(&Path::new(&dir).join("train.jsonl")).unwrap();
+        write(&file, &vec![b'x'; 3 << 20]);
+        println!("written");
+        std::thread::sleep(std::time::Duration::from_secs(60));
+    }
+
+    #[test]
+    fn a_killed_export_leaves_nothing() {
+        use std::io::BufRead as _;
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "export::tests::write_an_export_and_wait_to_be_killed",
+                "--ignored",
+                "--nocapture",
+            ])
+            .env("REVIEWBOT_TEST_KILL_DIR", dir.path())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let written = stdout
+            .lines()
+            .any(|line| line.is_ok_and(|line| line.contains("written")));
+        assert!(written, "the helper wrote its file");
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        if cfg!(target_os = "linux") {
+            assert!(names(dir.path()).is_empty(), "{:?}", names(dir.path()));
+        }
     }
 }
