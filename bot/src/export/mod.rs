@@ -39,14 +39,16 @@ pub struct AtomicFile {
     temp: Temp,
 }
 
+/// Where an [`AtomicFile`] is written.
 #[derive(Debug)]
 enum Temp {
-    /// Named at commit through `/proc/self/fd`.
+    /// Linux: no name; linked through `/proc/self/fd` at commit.
     Unnamed(std::fs::File),
+    /// Elsewhere: a hidden file beside the destination, removed if dropped.
     Named(tempfile::NamedTempFile),
 }
 
-/// Hidden names of files being written (a name is given only for the moment of the rename).
+/// The hidden names of files being written (an unnamed file's only between link and rename).
 const TEMP_PREFIX: &str = ".reviewbot-export-";
 
 impl AtomicFile {
