@@ -118,7 +118,7 @@ mod tests {
 /// whose values end and begin in every way that could move a piece boundary.
 #[cfg(test)]
 mod answer_token_tests {
-    use feedback::export::answer_tokens::{AnswerItem, AnswerTokens, compose};
+    use feedback::export::answer_tokens::{AnswerItem, AnswerTokens, Frame};
     use feedback::export::example::answer_item_texts;
     use rand::rngs::StdRng;
     use rand::seq::SliceRandom;
@@ -257,7 +257,7 @@ mod answer_token_tests {
                 let texts: Vec<&str> = parts.iter().map(|p| p.text).collect();
                 let direct = count_tokens(&wrap(key, &texts));
                 assert_eq!(
-                    compose(key, &parts, &count_tokens),
+                    Frame::count(key, &count_tokens).compose(&parts, &count_tokens),
                     direct,
                     "{}",
                     wrap(key, &texts)
@@ -280,9 +280,12 @@ mod answer_token_tests {
             })
             .collect();
         let direct = count_tokens("{\"suggestions\":[{},{\"1st\":\"x\"}]}");
-        assert_eq!(compose("suggestions", &parts, &count_tokens), direct);
         assert_eq!(
-            compose("findings", &[], &count_tokens),
+            Frame::count("suggestions", &count_tokens).compose(&parts, &count_tokens),
+            direct
+        );
+        assert_eq!(
+            Frame::count("findings", &count_tokens).compose(&[], &count_tokens),
             count_tokens("{\"findings\":[]}")
         );
     }

@@ -1,7 +1,7 @@
 //! Tokens of an example's target answer without tokenizing it at export time: each item of a
 //! call's answer is counted once, when the call is recorded ([`AnswerTokens::count`]), and an
-//! export adds up the counts of the items it keeps ([`compose`]). The sum is exact, not an
-//! estimate, because of where o200k's pre-tokenizer must cut the answer.
+//! export adds up the counts of the items it keeps ([`Frame::compose`]). The sum is exact, not
+//! an estimate, because of where o200k's pre-tokenizer must cut the answer.
 //!
 //! # Why the sum is exact
 //! An answer is `{"KEY":[` + item₁ + `,` + item₂ … + `]}` in compact JSON, and every item is
@@ -132,13 +132,4 @@ impl Frame {
         }
         tokens
     }
-}
-
-/// Tokens of `{"key":[items…]}` ([`Frame::compose`], counting the frame too).
-pub fn compose(
-    key: &'static str,
-    items: &[AnswerItem<'_>],
-    count_tokens: &dyn Fn(&str) -> usize,
-) -> usize {
-    Frame::count(key, count_tokens).compose(items, count_tokens)
 }

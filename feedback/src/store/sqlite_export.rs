@@ -9,7 +9,6 @@
 //! recorded while the export runs is not half in it. The SQL and the merge are shared with
 //! Postgres (`CallReads`, `Lookahead`, `ExportCall::assemble`).
 
-use std::cell::Cell;
 use std::path::{Path, PathBuf};
 
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, Value, ValueRef};
@@ -17,7 +16,7 @@ use rusqlite::{Connection, OpenFlags, Statement};
 use sqlx::SqlitePool;
 use tokio::sync::mpsc;
 
-use super::shared::row_records;
+use super::shared::{NextColumn, row_records};
 use super::ts::Ts;
 use crate::StoreError;
 use crate::export::source::{
@@ -43,13 +42,12 @@ impl FromSql for Ts {
 }
 
 /// A rusqlite row with sqlx's `try_get` shape, so the shared row decoders read it. Columns
-/// are found in the statement's own name list, trying first the one after the column last
-/// read (the decoders read in select order): rusqlite's lookup by name asks SQLite for every
-/// column's name on every call, and a scan of the list per column showed in profiles too.
+/// are found in the statement's own name list ([`NextColumn`]): rusqlite's lookup by name asks
+/// SQLite for every column's name on every call.
 struct Row<'a> {
     row: &'a rusqlite::Row<'a>,
     columns: &'a [String],
-    next: Cell<usize>,
+    next: NextColumn,
 }
 
 impl<'a> Row<'a> {
@@ -57,20 +55,21 @@ impl<'a> Row<'a> {
         Row {
             row,
             columns,
-            next: Cell::new(0),
+            next: NextColumn::new(),
         }
     }
 
     fn try_get<T: FromSql, I: AsRef<str>>(&self, column: I) -> Result<T, StoreError> {
         let name = column.as_ref();
-        let guess = self.next.get();
-        let index = match self.columns.get(guess) {
-            Some(c) if c == name => guess,
-            _ => self.columns.iter().position(|c| c == name).ok_or_else(|| {
-                StoreError::Corrupt(format!("no column {name} in the export read"))
-            })?,
-        };
-        self.next.set(index + 1);
+        let index = self.next.index(
+            name,
+            |at| self.columns.get(at).map(String::as_str),
+            || {
+                self.columns.iter().position(|c| c == name).ok_or_else(|| {
+                    StoreError::Corrupt(format!("no column {name} in the export read"))
+                })
+            },
+        )?;
         Ok(self.row.get(index)?)
     }
 }
